@@ -1,0 +1,83 @@
+"""Input checks shared by the module: every bad input gets an error that names the argument."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def as_float_array(value: object, name: str, *, ndim: int | None = None) -> np.ndarray:
+    """Return ``value`` as a float64 array, or raise naming ``name`` and what was expected.
+
+    Raises ``TypeError`` for non-numeric input and ``ValueError`` for a wrong number of
+    dimensions.
+    """
+    array = np.asarray(value)
+    if array.dtype == object or not (
+        np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.bool_)
+    ):
+        raise TypeError(f"{name} must be a numeric array, got dtype {array.dtype}")
+    if np.issubdtype(array.dtype, np.complexfloating):
+        raise TypeError(f"{name} must be real, got dtype {array.dtype}")
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {array.shape}")
+    return array.astype(np.float64, copy=False)
+
+
+def require_finite(array: np.ndarray, name: str) -> None:
+    """Raise ``ValueError`` if ``array`` holds NaN or inf."""
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must be finite, got NaN or inf")
+
+
+def as_labels(y: object, n_examples: int, n_classes: int, name: str = "y") -> np.ndarray:
+    """Return integer class labels of shape (N,) with values in [0, C), or raise."""
+    labels = np.asarray(y)
+    if labels.ndim != 1 or labels.shape[0] != n_examples:
+        raise ValueError(f"{name} must have shape ({n_examples},), got {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise TypeError(f"{name} must hold integer class labels, got dtype {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(
+            f"{name} must hold labels in [0, {n_classes}), got values in "
+            f"[{labels.min()}, {labels.max()}]"
+        )
+    return labels
+
+
+def same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
+    """Raise ``ValueError`` unless ``a`` and ``b`` have the same shape."""
+    if a.shape != b.shape:
+        raise ValueError(f"{name_a} and {name_b} must have the same shape, got {a.shape} and {b.shape}")
+
+
+def positive_number(value: object, name: str, *, allow_zero: bool = False) -> float:
+    """Return ``value`` as a float if it is a real number > 0 (or >= 0), else raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a finite number {bound}, got {value}")
+    return float(value)
+
+
+def positive_int(value: object, name: str) -> int:
+    """Return ``value`` if it is an integer >= 1, else raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return int(value)
+
+
+def as_rng(rng: object, name: str = "rng") -> np.random.Generator:
+    """Return a ``numpy.random.Generator`` from a Generator, an int seed or None (fresh entropy).
+
+    numpy's global random state is never used.
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
+        return np.random.default_rng(rng)
+    raise TypeError(f"{name} must be a numpy.random.Generator, an int seed or None, got {rng!r}")

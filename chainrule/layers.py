@@ -1,0 +1,279 @@
+"""Flow-graph modules: each box has ``fprop`` (forward) and ``bprop`` (backward).
+
+``fprop(x)`` computes the box's output and caches what ``bprop`` needs; ``bprop(grad_out)``
+receives ∂L/∂(output), returns ∂L/∂(input), and fills ``grads`` with ∂L/∂θ for every entry
+of ``params`` (same keys, same shapes). Boxes are called forward in order, backward in
+reverse order. A batch is rows: x has shape (N, D).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from chainrule import functional as F
+from chainrule._validate import as_float_array, as_rng, positive_int
+from chainrule.init import Initializer, glorot_uniform
+
+
+class Module:
+    """A box of the flow graph with parameters ``params`` and their gradients ``grads``."""
+
+    def __init__(self) -> None:
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.training = True
+
+    def fprop(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} does not define fprop")
+
+    def bprop(self, grad_out: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} does not define bprop")
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.fprop(x)
+
+    def train(self, mode: bool = True) -> Module:
+        """Switch to training mode (``mode=True``) or evaluation mode; returns self."""
+        self.training = bool(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Switch to evaluation mode (Dropout keeps every unit); returns self."""
+        return self.train(False)
+
+    def _cached(self, value: np.ndarray | None) -> np.ndarray:
+        if value is None:
+            raise ValueError(f"{type(self).__name__}.bprop called before fprop: call fprop first")
+        return value
+
+    def _grad_like(self, grad_out: object, shape: tuple[int, ...]) -> np.ndarray:
+        grad_out = as_float_array(grad_out, "grad_out")
+        if grad_out.shape != shape:
+            raise ValueError(
+                f"{type(self).__name__}.bprop: grad_out must have the output's shape "
+                f"{shape}, got {grad_out.shape}"
+            )
+        return grad_out
+
+
+class Linear(Module):
+    """Affine box a = b + W h, batched as A = H W^T + b.
+
+    params: ``W`` of shape (out_features, in_features) = (H_k, H_{k-1}), ``b`` of shape (H_k,).
+    bprop: ∇_W = G^T H, ∇_b = sum over the batch of G, ∇_H = G W, with G = ∂L/∂A of shape (N, H_k).
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        *,
+        init: Initializer = glorot_uniform,
+        rng: np.random.Generator | int | None = None,
+    ) -> None:
+        super().__init__()
+        self.in_features = positive_int(in_features, "in_features")
+        self.out_features = positive_int(out_features, "out_features")
+        W = np.asarray(init(self.in_features, self.out_features, as_rng(rng)), dtype=np.float64)
+        if W.shape != (self.out_features, self.in_features):
+            raise ValueError(
+                f"init must return W of shape {(self.out_features, self.in_features)}, got {W.shape}"
+            )
+        self.params = {"W": W, "b": np.zeros(self.out_features)}
+        self._x: np.ndarray | None = None
+        self._out_shape: tuple[int, ...] = ()
+
+    def fprop(self, x: np.ndarray) -> np.ndarray:
+        x = as_float_array(x, "x", ndim=2)
+        if x.shape[1] != self.in_features:
+            raise ValueError(
+                f"Linear({self.in_features}, {self.out_features}).fprop: x must have shape "
+                f"(N, {self.in_features}), got {x.shape}"
+            )
+        self._x = x
+        out = x @ self.params["W"].T + self.params["b"]
+        self._out_shape = out.shape
+        return out
+
+    def bprop(self, grad_out: np.ndarray) -> np.ndarray:
+        x = self._cached(self._x)
+        G = self._grad_like(grad_out, self._out_shape)
+        self.grads = {"W": G.T @ x, "b": G.sum(axis=0)}
+        return G @ self.params["W"]
+
+    def __repr__(self) -> str:
+        return f"Linear({self.in_features}, {self.out_features})"
+
+
+class Activation(Module):
+    """Elementwise box h = g(a); bprop multiplies by g'(a): ∂L/∂a = ∂L/∂h ⊙ g'(a)."""
+
+    g: Callable[[np.ndarray], np.ndarray]
+    g_grad: Callable[[np.ndarray], np.ndarray]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._a: np.ndarray | None = None
+
+    def fprop(self, x: np.ndarray) -> np.ndarray:
+        self._a = as_float_array(x, "x")
+        return type(self).g(self._a)
+
+    def bprop(self, grad_out: np.ndarray) -> np.ndarray:
+        a = self._cached(self._a)
+        return self._grad_like(grad_out, a.shape) * type(self).g_grad(a)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Sigmoid(Activation):
+    """h = 1 / (1 + exp(-a)), g'(a) = g(a)(1 - g(a))."""
+
+    g = staticmethod(F.sigmoid)
+    g_grad = staticmethod(F.sigmoid_grad)
+
+
+class Tanh(Activation):
+    """h = tanh(a), g'(a) = 1 - tanh(a)^2."""
+
+    g = staticmethod(F.tanh)
+    g_grad = staticmethod(F.tanh_grad)
+
+
+class ReLU(Activation):
+    """h = max(0, a), g'(a) = 1 if a > 0 else 0."""
+
+    g = staticmethod(F.relu)
+    g_grad = staticmethod(F.relu_grad)
+
+
+class LeakyReLU(Module):
+    """h = a if a >= 0 else slope * a (PReLU with a fixed slope), g'(a) = 1 or slope."""
+
+    def __init__(self, slope: float = 0.01) -> None:
+        super().__init__()
+        self.slope = float(slope)
+        self._a: np.ndarray | None = None
+
+    def fprop(self, x: np.ndarray) -> np.ndarray:
+        self._a = as_float_array(x, "x")
+        return F.leaky_relu(self._a, self.slope)
+
+    def bprop(self, grad_out: np.ndarray) -> np.ndarray:
+        a = self._cached(self._a)
+        return self._grad_like(grad_out, a.shape) * F.leaky_relu_grad(a, self.slope)
+
+    def __repr__(self) -> str:
+        return f"LeakyReLU(slope={self.slope})"
+
+
+class Dropout(Module):
+    """Inverted dropout: in training, h = x ⊙ m / (1 - p) with m_i ~ Bernoulli(1 - p).
+
+    Each unit is dropped with probability ``p``; dividing by 1 - p keeps E[h] = x, so at
+    evaluation time the box is the identity. bprop multiplies by the same mask.
+    """
+
+    def __init__(self, p: float, rng: np.random.Generator | int | None = None) -> None:
+        super().__init__()
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
+            raise ValueError(f"p must be a drop probability in [0, 1), got {p!r}")
+        self.p = float(p)
+        self.rng = as_rng(rng)
+        self.mask: np.ndarray | None = None
+
+    def fprop(self, x: np.ndarray) -> np.ndarray:
+        x = as_float_array(x, "x")
+        if self.training:
+            self.mask = (self.rng.random(x.shape) >= self.p) / (1.0 - self.p)
+        else:
+            self.mask = np.ones_like(x)
+        return x * self.mask
+
+    def bprop(self, grad_out: np.ndarray) -> np.ndarray:
+        mask = self._cached(self.mask)
+        return self._grad_like(grad_out, mask.shape) * mask
+
+    def __repr__(self) -> str:
+        return f"Dropout(p={self.p})"
+
+
+class Sequential(Module):
+    """Boxes applied in order: fprop through modules[0], modules[1], ...; bprop in reverse.
+
+    ``params`` and ``grads`` are views keyed ``"<index>.<name>"`` (e.g. ``"0.W"``); updating an
+    array in ``params`` in place updates the module that owns it.
+    """
+
+    def __init__(self, modules: Iterable[Module]) -> None:
+        self.training = True
+        self.modules = list(modules)
+        for i, module in enumerate(self.modules):
+            if not isinstance(module, Module):
+                raise TypeError(f"modules[{i}] must be a Module, got {type(module).__name__}")
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:  # type: ignore[override]
+        return {f"{i}.{k}": v for i, m in enumerate(self.modules) for k, v in m.params.items()}
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:  # type: ignore[override]
+        return {f"{i}.{k}": v for i, m in enumerate(self.modules) for k, v in m.grads.items()}
+
+    def train(self, mode: bool = True) -> Sequential:
+        super().train(mode)
+        for module in self.modules:
+            module.train(mode)
+        return self
+
+    def fprop(self, x: np.ndarray) -> np.ndarray:
+        for module in self.modules:
+            x = module.fprop(x)
+        return x
+
+    def bprop(self, grad_out: np.ndarray) -> np.ndarray:
+        for module in reversed(self.modules):
+            grad_out = module.bprop(grad_out)
+        return grad_out
+
+    def __repr__(self) -> str:
+        return "Sequential(" + ", ".join(map(repr, self.modules)) + ")"
+
+
+class Loss(Module):
+    """A box at the top of the graph: ``fprop(output, target)`` gives the mean batch loss and
+    ``bprop()`` its gradient with respect to ``output`` (∂L/∂L = 1 is implied)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._grad: np.ndarray | None = None
+
+    def bprop(self, grad_out: float = 1.0) -> np.ndarray:  # type: ignore[override]
+        return float(grad_out) * self._cached(self._grad)
+
+
+class SoftmaxCrossEntropy(Loss):
+    """L = (1/N) sum_n -log softmax(a_n)_{y_n}; bprop gives (softmax(A) - e(y)) / N.
+
+    fprop(logits (N, C), y (N,) integer labels in [0, C)) -> float.
+    """
+
+    def fprop(self, logits: np.ndarray, y: np.ndarray) -> float:  # type: ignore[override]
+        loss = F.softmax_cross_entropy(logits, y)
+        self._grad = F.softmax_cross_entropy_grad(logits, y)
+        return loss
+
+
+class MeanSquaredError(Loss):
+    """L = (1/N) sum_n 1/2 ||f(x_n) - y_n||^2; bprop gives (f(x) - y) / N.
+
+    fprop(pred (N,) or (N, K), target of the same shape) -> float.
+    """
+
+    def fprop(self, pred: np.ndarray, target: np.ndarray) -> float:  # type: ignore[override]
+        loss = F.squared_error(pred, target)
+        self._grad = F.squared_error_grad(pred, target)
+        return loss
