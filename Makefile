@@ -7,6 +7,10 @@ PORT ?= 8888
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# Tools installed in the venv (jupyter, nbgrader, and alembic, which nbgrader calls by name to
+# migrate a gradebook) must be found on PATH by every command below and their subprocesses.
+export PATH := $(abspath $(BIN)):$(PATH)
+
 .PHONY: lab test lint format bench html clean-venv
 
 $(STAMP): requirements.txt pyproject.toml

@@ -14,12 +14,11 @@ def as_float_array(value: object, name: str, *, ndim: int | None = None) -> np.n
     dimensions.
     """
     array = np.asarray(value)
-    if array.dtype == object or not (
-        np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.bool_)
-    ):
-        raise TypeError(f"{name} must be a numeric array, got dtype {array.dtype}")
-    if np.issubdtype(array.dtype, np.complexfloating):
+    kind = array.dtype.kind  # b(ool), i(nt), u(nsigned), f(loat), c(omplex); others not numeric
+    if kind == "c":
         raise TypeError(f"{name} must be real, got dtype {array.dtype}")
+    if kind not in "biuf":
+        raise TypeError(f"{name} must be a numeric array, got dtype {array.dtype}")
     if ndim is not None and array.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {array.shape}")
     return array.astype(np.float64, copy=False)
@@ -27,7 +26,7 @@ def as_float_array(value: object, name: str, *, ndim: int | None = None) -> np.n
 
 def require_finite(array: np.ndarray, name: str) -> None:
     """Raise ``ValueError`` if ``array`` holds NaN or inf."""
-    if not np.all(np.isfinite(array)):
+    if not np.isfinite(array).all():
         raise ValueError(f"{name} must be finite, got NaN or inf")
 
 
@@ -36,7 +35,7 @@ def as_labels(y: object, n_examples: int, n_classes: int, name: str = "y") -> np
     labels = np.asarray(y)
     if labels.ndim != 1 or labels.shape[0] != n_examples:
         raise ValueError(f"{name} must have shape ({n_examples},), got {labels.shape}")
-    if not np.issubdtype(labels.dtype, np.integer):
+    if labels.dtype.kind not in "iu":  # signed or unsigned integers
         raise TypeError(f"{name} must hold integer class labels, got dtype {labels.dtype}")
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
         raise ValueError(
@@ -49,7 +48,9 @@ def as_labels(y: object, n_examples: int, n_classes: int, name: str = "y") -> np
 def same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
     """Raise ``ValueError`` unless ``a`` and ``b`` have the same shape."""
     if a.shape != b.shape:
-        raise ValueError(f"{name_a} and {name_b} must have the same shape, got {a.shape} and {b.shape}")
+        raise ValueError(
+            f"{name_a} and {name_b} must have the same shape, got {a.shape} and {b.shape}"
+        )
 
 
 def positive_number(value: object, name: str, *, allow_zero: bool = False) -> float:

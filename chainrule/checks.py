@@ -12,14 +12,22 @@ cell as a partial grade, so a test cell must never end in an expression that eva
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 from chainrule import gradcheck
 
-__all__ = ["check_array", "check_gradient"]
+__all__ = [
+    "check_array",
+    "check_box",
+    "check_computed_gradient",
+    "check_gradient",
+    "check_unchanged",
+    "known_mistakes",
+]
 
 
 def _describe(value: Any) -> str:
@@ -199,3 +207,141 @@ def check_gradient(
         + (f"\nhint: {hint}" if hint else "")
         + _format_inputs(shown, worst, x.shape)
     )
+
+
+def check_unchanged(passed: Any, original: Any, *, name: str, argument: str) -> None:
+    """Assert that the array ``passed`` to the code under test still equals ``original``.
+
+    A test hands the student's function a copy (``passed``) and keeps ``original`` for itself;
+    a difference afterwards means the function changed its argument in place, which silently
+    corrupts the caller's data (the cached input of a box, the batch of a training loop).
+    """
+    got = _as_float_array(passed, name=name, inputs=None)
+    expected = np.asarray(original, dtype=float)
+    if got.shape == expected.shape and np.array_equal(got, expected, equal_nan=True):
+        return
+    if got.shape != expected.shape:
+        change = f"its shape went from {expected.shape} to {got.shape}"
+    else:
+        worst = _worst_index(np.abs(got - expected))
+        where = f" at index {list(worst)}" if got.ndim else ""
+        change = f"entry{where} went from {expected[worst]:.10g} to {got[worst]:.10g}"
+    raise AssertionError(
+        f"{name} changed its input {argument} in place: {change}.\n"
+        "hint: build new arrays (x = x - m, np.maximum(x, 0), x.copy()) instead of writing "
+        "into the arrays you were given (x -= m, x[x < 0] = 0)"
+    )
+
+
+def _matches(got: Any, wrong: Any) -> bool:
+    try:
+        got = np.asarray(got, dtype=float)
+        wrong = np.asarray(wrong, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return got.shape == wrong.shape and bool(np.allclose(got, wrong, rtol=1e-6, atol=1e-12))
+
+
+@contextmanager
+def known_mistakes(got: Any, mistakes: Mapping[str, Any] | None) -> Iterator[None]:
+    """Name the mistake behind a failed check when ``got`` is what that mistake produces.
+
+    ``mistakes`` maps an explanation (``"g(a) instead of g(a)(1 - g(a))"``) to the value the
+    mistake gives on the same inputs. An AssertionError raised inside the ``with`` block gets
+    the explanation of the first mistake ``got`` equals as an extra ``likely mistake:`` line;
+    other errors, and a ``got`` matching no mistake, pass through unchanged.
+    """
+    try:
+        yield
+    except AssertionError as error:
+        for explanation, wrong in (mistakes or {}).items():
+            if _matches(got, wrong):
+                raise AssertionError(f"{error}\nlikely mistake: {explanation}") from None
+        raise
+
+
+def check_computed_gradient(
+    got: Any,
+    f: Callable[[np.ndarray], float],
+    x: Any,
+    *,
+    name: str,
+    tol: float = 1e-7,
+    h: float = 1e-5,
+    inputs: Mapping[str, Any] | None = None,
+    mistakes: Mapping[str, Any] | None = None,
+) -> None:
+    """:func:`check_gradient` for a gradient the code under test has already computed.
+
+    ``got`` is compared with the central-difference gradient of ``f`` at ``x`` (the message
+    calls the point ``x`` whatever it stands for, e.g. a weight matrix). It suits gradients a
+    box leaves in its ``grads`` during ``bprop``, and functions the test calls once itself (to
+    watch their inputs) instead of through ``grad_fn``. ``mistakes`` as in
+    :func:`known_mistakes`.
+    """
+    with known_mistakes(got, mistakes):
+        check_gradient(f, lambda _point: got, x, name=name, tol=tol, h=h, inputs=inputs)
+
+
+def check_box(
+    box: Any,
+    forward: Callable[[np.ndarray, Mapping[str, np.ndarray]], np.ndarray],
+    x: Any,
+    grad_out: Any,
+    *,
+    name: str,
+    params: Mapping[str, Any] | None = None,
+    tol: float = 1e-7,
+    h: float = 1e-5,
+    mistakes: Mapping[str, Mapping[str, Any]] | None = None,
+) -> None:
+    """Assert that a flow-graph box's ``bprop`` gives the gradients of the forward computation.
+
+    ``forward(x, params)`` is the test's own computation of the box's output (N, ...) from the
+    input ``x`` and the parameter arrays ``params``; the box's own ``fprop`` output is not
+    checked here. With ``grad_out`` = R shaped like the output (random, in a test), the scalar
+    checked is ``L = sum(R * forward(x, params))``: the box gets ``box.params[name] = array``
+    for each parameter, then ``fprop(x)`` and ``bprop(R)``, which must return ∂L/∂x and leave
+    ∂L/∂θ in ``box.grads[name]``. Both are compared with central differences of ``L``.
+
+    The box receives copies of ``x``, ``R`` and the parameters; changing any of them in place
+    fails the check. ``mistakes`` maps ``"x"`` or a parameter name to the explanations of
+    :func:`known_mistakes` for that gradient. The box is only called and read, never given
+    the test's own arrays, so a box living in another process works as well.
+    """
+    x = np.array(x, dtype=float)
+    params = {key: np.array(value, dtype=float) for key, value in (params or {}).items()}
+    R = np.array(grad_out, dtype=float)
+    if R.shape != np.shape(forward(x, params)):
+        raise ValueError(f"grad_out must have the output's shape, got {R.shape}")
+    mistakes = mistakes or {}
+    for key, value in params.items():
+        box.params[key] = value.copy()
+    x_in, R_in = x.copy(), R.copy()
+    box.fprop(x_in)
+    grad_x = box.bprop(R_in)
+    check_unchanged(x_in, x, name=f"{name}.fprop", argument="x")
+    check_unchanged(R_in, R, name=f"{name}.bprop", argument="grad_out")
+    for key, value in params.items():
+        check_unchanged(box.params[key], value, name=name, argument=f"params[{key!r}]")
+    check_computed_gradient(
+        grad_x,
+        lambda v: float(np.sum(R * forward(v, params))),
+        x,
+        name=f"{name}.bprop(grad_out), the gradient with respect to the input x",
+        tol=tol,
+        h=h,
+        inputs={"grad_out": R},
+        mistakes=mistakes.get("x"),
+    )
+    for key, value in params.items():
+        check_computed_gradient(
+            box.grads[key],
+            lambda v, key=key: float(np.sum(R * forward(x, {**params, key: v}))),
+            value,
+            name=f"{name}.grads[{key!r}] after bprop (x below is {key})",
+            tol=tol,
+            h=h,
+            inputs={"grad_out": R},
+            mistakes=mistakes.get(key),
+        )

@@ -67,21 +67,22 @@ def leaky_relu_grad(a: np.ndarray, slope: float = 0.01) -> np.ndarray:
     return np.where(as_float_array(a, "a") >= 0, 1.0, slope)
 
 
-def logsumexp(A: np.ndarray, axis: int = -1) -> np.ndarray:
+def logsumexp(A: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:
     """log sum_c exp(A_c) along ``axis``, computed as m + log sum_c exp(A_c - m), m = max_c A_c.
 
     Subtracting the maximum keeps every exponent <= 0, so nothing overflows.
-    The result has ``axis`` removed.
+    The result has ``axis`` removed (kept with length 1 if ``keepdims``).
     """
     A = as_float_array(A, "A")
-    m = np.max(A, axis=axis, keepdims=True)
-    return np.squeeze(m, axis=axis) + np.log(np.sum(np.exp(A - m), axis=axis))
+    m = A.max(axis=axis, keepdims=True)
+    out = m + np.log(np.exp(A - m).sum(axis=axis, keepdims=True))
+    return out if keepdims else out.squeeze(axis=axis)
 
 
 def log_softmax(A: np.ndarray, axis: int = -1) -> np.ndarray:
     """log softmax(A)_c = A_c - logsumexp(A), row-wise by default; finite for any finite A."""
     A = as_float_array(A, "A")
-    return A - np.expand_dims(logsumexp(A, axis=axis), axis)
+    return A - logsumexp(A, axis=axis, keepdims=True)
 
 
 def softmax(A: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -90,8 +91,8 @@ def softmax(A: np.ndarray, axis: int = -1) -> np.ndarray:
     For logits a^(L+1) of shape (N, C) this is f(x) = p(y = c | x) for each row.
     """
     A = as_float_array(A, "A")
-    E = np.exp(A - np.max(A, axis=axis, keepdims=True))
-    return E / np.sum(E, axis=axis, keepdims=True)
+    E = np.exp(A - A.max(axis=axis, keepdims=True))
+    return E / E.sum(axis=axis, keepdims=True)
 
 
 def one_hot(y: np.ndarray, num_classes: int) -> np.ndarray:
@@ -110,6 +111,18 @@ def _logits_and_labels(logits: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, n
     return logits, as_labels(y, logits.shape[0], logits.shape[1])
 
 
+def _mean_nll(log_p: np.ndarray, y: np.ndarray) -> float:
+    """(1/N) sum_n -log p_n[y_n] from log-probabilities (N, C) and labels (N,)."""
+    return -float(log_p[np.arange(y.shape[0]), y].sum()) / y.shape[0]
+
+
+def _minus_one_hot_over_n(P: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(P - e(y)) / N, computed in place on the probabilities P (N, C)."""
+    P[np.arange(y.shape[0]), y] -= 1.0
+    P /= y.shape[0]
+    return P
+
+
 def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> float:
     """Mean negative log-likelihood (1/N) sum_n -log softmax(a_n)_{y_n}.
 
@@ -117,7 +130,7 @@ def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> float:
     Computed through log_softmax, so it is finite even for |logits| ~ 1e3.
     """
     logits, y = _logits_and_labels(logits, y)
-    return float(-np.mean(log_softmax(logits)[np.arange(y.shape[0]), y]))
+    return _mean_nll(log_softmax(logits), y)
 
 
 def softmax_cross_entropy_grad(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -126,9 +139,18 @@ def softmax_cross_entropy_grad(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
     Per example this is -(e(y) - f(x)); the 1/N comes from averaging over the batch.
     """
     logits, y = _logits_and_labels(logits, y)
-    G = softmax(logits)
-    G[np.arange(y.shape[0]), y] -= 1.0
-    return G / y.shape[0]
+    return _minus_one_hot_over_n(softmax(logits), y)
+
+
+def softmax_cross_entropy_and_grad(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """(:func:`softmax_cross_entropy`, :func:`softmax_cross_entropy_grad`) from one log_softmax.
+
+    softmax(A) = exp(log_softmax(A)), so the loss box of a classifier normalizes the logits
+    once per batch instead of twice. logits: (N, C), y: (N,); returns (float, (N, C) array).
+    """
+    logits, y = _logits_and_labels(logits, y)
+    log_p = log_softmax(logits)
+    return _mean_nll(log_p, y), _minus_one_hot_over_n(np.exp(log_p), y)
 
 
 def _prediction_and_target(pred: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -180,7 +180,12 @@ def compare(name: str, analytic: np.ndarray, numeric: np.ndarray) -> EntryCheck:
     worst = np.unravel_index(int(np.argmax(np.abs(analytic - numeric))), numeric.shape)
     index = tuple(int(i) for i in worst)
     return EntryCheck(
-        name, rel_error(analytic, numeric), index, float(analytic[index]), float(numeric[index]), hint
+        name,
+        rel_error(analytic, numeric),
+        index,
+        float(analytic[index]),
+        float(numeric[index]),
+        hint,
     )
 
 
@@ -250,7 +255,7 @@ def check_module(
     rng: np.random.Generator | int | None = None,
     h: float = 1e-5,
 ) -> GradCheckReport:
-    """Check a module's ``bprop`` (input gradient and every parameter gradient) by central differences.
+    """Check a module's ``bprop`` (input and every parameter gradient) by central differences.
 
     For a layer, the scalar checked is L = sum(R * fprop(x)) with a fixed random R, so
     ``bprop(R)`` must return ∂L/∂x and fill ``grads``. For a loss module (one whose ``fprop``

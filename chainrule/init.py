@@ -58,7 +58,9 @@ def glorot_uniform(
     return as_rng(rng).uniform(-bound, bound, size=shape)
 
 
-def he_normal(fan_in: int, fan_out: int, rng: np.random.Generator | int | None = None) -> np.ndarray:
+def he_normal(
+    fan_in: int, fan_out: int, rng: np.random.Generator | int | None = None
+) -> np.ndarray:
     """He: W_ij ~ N(0, 2 / H_{k-1}); the factor 2 makes up for ReLU zeroing half its inputs."""
     shape = _shape(fan_in, fan_out)
     return np.sqrt(2.0 / shape[1]) * as_rng(rng).standard_normal(shape)

@@ -77,10 +77,9 @@ class Linear(Module):
         self.in_features = positive_int(in_features, "in_features")
         self.out_features = positive_int(out_features, "out_features")
         W = np.asarray(init(self.in_features, self.out_features, as_rng(rng)), dtype=np.float64)
-        if W.shape != (self.out_features, self.in_features):
-            raise ValueError(
-                f"init must return W of shape {(self.out_features, self.in_features)}, got {W.shape}"
-            )
+        expected = (self.out_features, self.in_features)
+        if W.shape != expected:
+            raise ValueError(f"init must return W of shape {expected}, got {W.shape}")
         self.params = {"W": W, "b": np.zeros(self.out_features)}
         self._x: np.ndarray | None = None
         self._out_shape: tuple[int, ...] = ()
@@ -108,7 +107,10 @@ class Linear(Module):
 
 
 class Activation(Module):
-    """Elementwise box h = g(a); bprop multiplies by g'(a): ∂L/∂a = ∂L/∂h ⊙ g'(a)."""
+    """Elementwise box h = g(a); bprop multiplies by g'(a): ∂L/∂a = ∂L/∂h ⊙ g'(a).
+
+    fprop caches its input a and its output h; :meth:`derivative` computes g'(a) from them.
+    """
 
     g: Callable[[np.ndarray], np.ndarray]
     g_grad: Callable[[np.ndarray], np.ndarray]
@@ -116,31 +118,47 @@ class Activation(Module):
     def __init__(self) -> None:
         super().__init__()
         self._a: np.ndarray | None = None
+        self._h: np.ndarray | None = None
 
     def fprop(self, x: np.ndarray) -> np.ndarray:
         self._a = as_float_array(x, "x")
-        return type(self).g(self._a)
+        self._h = type(self).g(self._a)
+        return self._h
+
+    def derivative(self) -> np.ndarray:
+        """g'(a) at the input cached by the last fprop."""
+        return type(self).g_grad(self._a)
 
     def bprop(self, grad_out: np.ndarray) -> np.ndarray:
         a = self._cached(self._a)
-        return self._grad_like(grad_out, a.shape) * type(self).g_grad(a)
+        return self._grad_like(grad_out, a.shape) * self.derivative()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
 
 class Sigmoid(Activation):
-    """h = 1 / (1 + exp(-a)), g'(a) = g(a)(1 - g(a))."""
+    """h = 1 / (1 + exp(-a)), g'(a) = g(a)(1 - g(a)) = h (1 - h).
+
+    bprop reuses the output h cached by fprop instead of evaluating the sigmoid again.
+    """
 
     g = staticmethod(F.sigmoid)
-    g_grad = staticmethod(F.sigmoid_grad)
+
+    def derivative(self) -> np.ndarray:
+        return self._h * (1.0 - self._h)
 
 
 class Tanh(Activation):
-    """h = tanh(a), g'(a) = 1 - tanh(a)^2."""
+    """h = tanh(a), g'(a) = 1 - tanh(a)^2 = 1 - h^2.
+
+    bprop reuses the output h cached by fprop instead of evaluating tanh again.
+    """
 
     g = staticmethod(F.tanh)
-    g_grad = staticmethod(F.tanh_grad)
+
+    def derivative(self) -> np.ndarray:
+        return 1.0 - self._h**2
 
 
 class ReLU(Activation):
@@ -262,8 +280,7 @@ class SoftmaxCrossEntropy(Loss):
     """
 
     def fprop(self, logits: np.ndarray, y: np.ndarray) -> float:  # type: ignore[override]
-        loss = F.softmax_cross_entropy(logits, y)
-        self._grad = F.softmax_cross_entropy_grad(logits, y)
+        loss, self._grad = F.softmax_cross_entropy_and_grad(logits, y)
         return loss
 
 

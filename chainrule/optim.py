@@ -109,9 +109,7 @@ def _check_matching(params: Mapping[str, np.ndarray], grads: Mapping[str, np.nda
             )
 
 
-def gd_step(
-    params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray], lr: float
-) -> None:
+def gd_step(params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray], lr: float) -> None:
     """θ ← θ - α ∇_θ for every entry, in place on the arrays of ``params``.
 
     params and grads: dicts with the same keys, arrays of matching shapes.

@@ -1,14 +1,16 @@
 """The training loop: epochs of minibatch SGD, a validation curve and early stopping.
 
 One epoch visits every training example once, in minibatches drawn in a new random order.
-After each epoch the model is evaluated (in eval mode, so Dropout keeps every unit) on the
-whole training set and, if given, the validation set. Early stopping with look-ahead: keep
-the parameters of the epoch with the lowest validation loss, stop once ``patience`` epochs
-in a row have not improved on it, and put those best parameters back.
+The training loss and accuracy of an epoch are averaged over its minibatches as they are
+trained on (no second pass over the training set); after each epoch the model is evaluated
+on the validation set, if given, in eval mode (Dropout keeps every unit). Early stopping
+with look-ahead: keep the parameters of the epoch with the lowest validation loss, stop once
+``patience`` epochs in a row have not improved on it, and put those best parameters back.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,9 +25,12 @@ from chainrule.regularizers import Regularizer, regularize
 class History:
     """What :func:`fit` measured, one entry per epoch run (index 0 = after the first epoch).
 
-    Losses are the mean data loss over a whole set, without the regularization penalty.
-    Accuracies are recorded only for classification (a SoftmaxCrossEntropy loss) and
-    validation figures only when a validation set is given; otherwise those lists stay empty.
+    Losses are mean data losses, without the regularization penalty. ``train_loss`` and
+    ``train_accuracy`` average over the epoch's minibatches, each measured just before its
+    update (in train mode); ``valid_loss`` and ``valid_accuracy`` are measured on the whole
+    validation set after the epoch (in eval mode). Accuracies are recorded only for
+    classification (a SoftmaxCrossEntropy loss) and validation figures only when a
+    validation set is given; otherwise those lists stay empty.
     ``best_epoch`` is the index of the lowest validation loss (the first one on ties), or
     None without a validation set. ``stopped_early`` is True when patience ran out before
     ``epochs``.
@@ -65,12 +70,36 @@ def accuracy(model: Module, X: np.ndarray, y: np.ndarray) -> float:
 def _evaluate(
     model: Module, loss: Loss, X: np.ndarray, y: np.ndarray
 ) -> tuple[float, float | None]:
-    """(mean loss, accuracy) on a whole set; accuracy is None unless ``loss`` classifies."""
+    """(mean loss, accuracy) on a whole set in eval mode; accuracy is None unless classifying."""
     out = _output(model, X)
     value = float(loss.fprop(out, y))
     if isinstance(loss, SoftmaxCrossEntropy):
         return value, float(np.mean(np.argmax(out, axis=1) == y))
     return value, None
+
+
+def _train_epoch(
+    model: Module,
+    loss: Loss,
+    optimizer: SGD,
+    batches: Iterable[tuple[np.ndarray, np.ndarray]],
+    regularizer: Regularizer | None,
+) -> tuple[float, float | None]:
+    """One SGD update per minibatch; returns the epoch's (mean loss, accuracy or None)."""
+    model.train()
+    classify = isinstance(loss, SoftmaxCrossEntropy)
+    total_loss, correct, seen = 0.0, 0, 0
+    for X_batch, y_batch in batches:
+        out = model.fprop(X_batch)
+        total_loss += loss.fprop(out, y_batch) * len(y_batch)
+        if classify:
+            correct += int(np.count_nonzero(out.argmax(axis=1) == y_batch))
+        seen += len(y_batch)
+        model.bprop(loss.bprop())
+        if regularizer is not None:
+            regularize(model, regularizer)
+        optimizer.step(model.grads)
+    return total_loss / seen, correct / seen if classify else None
 
 
 def _checked_set(X: object, y: object, name_X: str, name_y: str) -> tuple[np.ndarray, np.ndarray]:
@@ -120,7 +149,7 @@ def fit(
         raise TypeError(f"regularizer must be a Regularizer or None, got {regularizer!r}")
     X, y = _checked_set(X, y, "X", "y")
     epochs = positive_int(epochs, "epochs")
-    positive_int(batch_size, "batch_size")
+    batch_size = positive_int(batch_size, "batch_size")
     validate = X_valid is not None or y_valid is not None
     if validate:
         if X_valid is None or y_valid is None:
@@ -136,15 +165,8 @@ def fit(
     best_loss, best_params, waited = np.inf, None, 0
 
     for epoch in range(epochs):
-        model.train()
-        for X_batch, y_batch in minibatches(X, y, batch_size, rng):
-            loss.fprop(model.fprop(X_batch), y_batch)
-            model.bprop(loss.bprop())
-            if regularizer is not None:
-                regularize(model, regularizer)
-            optimizer.step(model.grads)
-
-        train_loss, train_acc = _evaluate(model, loss, X, y)
+        batches = minibatches(X, y, batch_size, rng)
+        train_loss, train_acc = _train_epoch(model, loss, optimizer, batches, regularizer)
         history.train_loss.append(train_loss)
         if train_acc is not None:
             history.train_accuracy.append(train_acc)

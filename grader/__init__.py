@@ -1,4 +1,5 @@
 """Instructor tooling of the chainrule course, built on nbgrader's own API and configuration.
 
-``python -m grader --help`` lists the commands: release, check, collect, autograde, feedback, export.
+``python -m grader --help`` lists the commands (release, check, collect, autograde, feedback,
+export).
 """

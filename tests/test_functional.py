@@ -117,11 +117,31 @@ def test_one_hot():
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
-        (lambda: F.softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 3])), ValueError, r"\[0, 3\)"),
-        (lambda: F.softmax_cross_entropy(np.zeros((2, 3)), np.array([0, -1])), ValueError, "labels"),
-        (lambda: F.softmax_cross_entropy(np.zeros((2, 3)), np.array([0.0, 1.0])), TypeError, "integer"),
-        (lambda: F.softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 1, 2])), ValueError, r"\(2,\)"),
-        (lambda: F.softmax_cross_entropy(np.zeros(3), np.array([0])), ValueError, "logits must be 2-D"),
+        (
+            lambda: F.softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 3])),
+            ValueError,
+            r"\[0, 3\)",
+        ),
+        (
+            lambda: F.softmax_cross_entropy(np.zeros((2, 3)), np.array([0, -1])),
+            ValueError,
+            "labels",
+        ),
+        (
+            lambda: F.softmax_cross_entropy(np.zeros((2, 3)), np.array([0.0, 1.0])),
+            TypeError,
+            "integer",
+        ),
+        (
+            lambda: F.softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 1, 2])),
+            ValueError,
+            r"\(2,\)",
+        ),
+        (
+            lambda: F.softmax_cross_entropy(np.zeros(3), np.array([0])),
+            ValueError,
+            "logits must be 2-D",
+        ),
         (
             lambda: F.softmax_cross_entropy(np.array([[np.nan, 0.0]]), np.array([0])),
             ValueError,
@@ -133,7 +153,11 @@ def test_one_hot():
             "finite",
         ),
         (lambda: F.squared_error(np.zeros(3), np.zeros(4)), ValueError, "same shape"),
-        (lambda: F.squared_error(np.array([np.nan]), np.zeros(1)), ValueError, "pred must be finite"),
+        (
+            lambda: F.squared_error(np.array([np.nan]), np.zeros(1)),
+            ValueError,
+            "pred must be finite",
+        ),
         (lambda: F.sigmoid(np.array(["a"])), TypeError, "a must be a numeric array"),
         (lambda: F.one_hot(np.array([[0]]), 2), ValueError, r"shape \(N,\)"),
     ],

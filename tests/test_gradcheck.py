@@ -96,7 +96,9 @@ class _WrongLinear(layers.Linear):
 
 def test_check_module_names_the_worst_parameter_and_entry():
     rng = np.random.default_rng(3)
-    net = layers.Sequential([layers.Linear(4, 5, rng=rng), layers.Tanh(), _WrongLinear(5, 3, rng=rng)])
+    net = layers.Sequential(
+        [layers.Linear(4, 5, rng=rng), layers.Tanh(), _WrongLinear(5, 3, rng=rng)]
+    )
     report = check_module(net, rng.normal(size=(6, 4)), rng=rng)
     assert not report.passed()
     assert report.worst.name == "2.W"

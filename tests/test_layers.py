@@ -79,9 +79,11 @@ def test_sequential_mlp_bprop(depth, n, d, c, seed):
     net = layers.Sequential([*modules, layers.Linear(width, c, rng=rng)])
     report = check_module(net, rng.normal(size=(n, d)), rng=rng)
     assert report.passed(1e-7), str(report)
-    assert set(net.grads) == set(net.params) == {
-        f"{i}.{p}" for i in range(0, 2 * depth + 1, 2) for p in ("W", "b")
-    }
+    assert (
+        set(net.grads)
+        == set(net.params)
+        == {f"{i}.{p}" for i in range(0, 2 * depth + 1, 2) for p in ("W", "b")}
+    )
 
 
 @given(n=sizes, c=st.integers(2, 6), seed=seeds)

@@ -1,0 +1,86 @@
+"""Grading benchmark: the cost of the instructor's pipeline on this machine.
+
+Everything runs in a temporary copy of the course (never the real gradebook or submitted/):
+
+- release: seconds to generate every assignment of ``solutions/`` (nbgrader generate_assignment);
+- one submission: seconds to autograde the solution of notebook 01 alone, first with a cold
+  grading server (it imports nbgrader once) and then warm;
+- throughput: submissions per minute for ``COPIES`` copies of that submission with ``--jobs 1``
+  and ``--jobs 2``.
+
+Times are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from grader.autograde import Submission, autograde
+from grader.check import copy_course
+from grader.course import Course
+from grader.release import release
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "01_derivatives"
+COPIES = 20
+
+
+def _seconds(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def _submit(course: Course, students: list[str]) -> list[Submission]:
+    """Submit the solution of ASSIGNMENT once for each of ``students``."""
+    (notebook,) = course.notebook_paths("source", ASSIGNMENT)
+    for student in students:
+        folder = course.directory("submitted") / student / ASSIGNMENT
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(notebook, folder / notebook.name)
+    return [Submission(student, ASSIGNMENT) for student in students]
+
+
+def _grade(course: Course, submissions: list[Submission], jobs: int) -> float:
+    """Seconds to grade ``submissions``; every one must be graded."""
+    start = time.perf_counter()
+    outcomes = autograde(course, submissions, jobs=jobs, progress=False)
+    seconds = time.perf_counter() - start
+    failures = [f"{o.submission}: {o.failure}" for o in outcomes if o.failure]
+    if failures:
+        raise RuntimeError("benchmark submissions failed to grade:\n" + "\n".join(failures))
+    return seconds
+
+
+def run() -> None:
+    """Print the table of grading times."""
+    course = Course(ROOT)
+    if ASSIGNMENT not in course.assignments():
+        print(f"skipped: {course.directory('source') / ASSIGNMENT} does not exist")
+        return
+    rows: list[tuple[str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="grading-bench-") as tmp:
+        copy = copy_course(course, Path(tmp))
+        assignments = copy.assignments()
+        seconds = _seconds(lambda: release(copy))
+        rows.append((f"release {len(assignments)} assignment(s)", f"{seconds:.1f} s"))
+        for label in ("cold", "warm"):
+            seconds = _grade(copy, _submit(copy, [f"one-{label}"]), jobs=1)
+            rows.append((f"autograde one submission of {ASSIGNMENT} ({label})", f"{seconds:.1f} s"))
+        for jobs in (1, 2):
+            submissions = _submit(copy, [f"jobs{jobs}-{i:02d}" for i in range(COPIES)])
+            seconds = _grade(copy, submissions, jobs=jobs)
+            rows.append(
+                (
+                    f"throughput, {COPIES} submissions, --jobs {jobs}",
+                    f"{60 * COPIES / seconds:.1f} /min",
+                )
+            )
+    width = max(len(name) for name, _ in rows)
+    print(f"{'measure':<{width}}  value")
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")

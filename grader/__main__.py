@@ -1,0 +1,203 @@
+"""``python -m grader`` (or ``chainrule-grader``): the grading loop, one command per step.
+
+    release    generate lectures/ from solutions/ (nbgrader generate_assignment)
+    check      test the tests: solution full marks, blank release 0, lectures/ up to date
+    collect    file an LMS download (folder or zip) into submitted/ (nbgrader zip_collect)
+    autograde  grade submitted/ in parallel, with a time limit per submission
+    feedback   HTML feedback per student, hidden tests removed (nbgrader generate_feedback)
+    export     grades CSV (nbgrader export) and a histogram of scores per exercise
+
+Run it from the course root (the directory of nbgrader_config.py) or pass --course.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from grader.autograde import DEFAULT_TIMEOUT, autograde, find_submissions
+from grader.check import check
+from grader.collect import DEFAULT_REGEXP, collect, count_notebooks
+from grader.course import Course, GraderError
+from grader.export import export
+from grader.feedback import feedback
+from grader.release import release
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
+    return value
+
+
+def _relative(course: Course, path: Path) -> str:
+    """``path`` relative to the course root when inside it, for shorter messages."""
+    return str(path.relative_to(course.root)) if path.is_relative_to(course.root) else str(path)
+
+
+def run_release(course: Course, args: argparse.Namespace) -> int:
+    """``release [ASSIGNMENT...]``."""
+    for notebook in release(course, args.assignments):
+        print(f"released {_relative(course, notebook)}")
+    return 0
+
+
+def run_check(course: Course, args: argparse.Namespace) -> int:
+    """``check [ASSIGNMENT...]``: exit status 1 when any assignment has a problem."""
+    results = check(course, args.assignments, jobs=args.jobs, timeout=args.timeout)
+    for result in results:
+        print(result)
+    failed = [r.assignment for r in results if not r.ok]
+    print(f"check: {len(results) - len(failed)} of {len(results)} assignment(s) ok")
+    return 1 if failed else 0
+
+
+def run_collect(course: Course, args: argparse.Namespace) -> int:
+    """``collect PATH``."""
+    collected = collect(course, args.path, args.assignment, regexp=args.regexp, force=args.force)
+    total = 0
+    for assignment, students in collected.items():
+        total += len(students)
+        print(f"{assignment}: {len(students)} submission(s) {', '.join(students)}".rstrip())
+    available = count_notebooks(args.path)
+    if total < available:
+        print(
+            f"warning: {available - total} of the {available} notebooks in {args.path} were not "
+            "collected (name matched no assignment or student pattern, see --regexp)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def run_autograde(course: Course, args: argparse.Namespace) -> int:
+    """``autograde [ASSIGNMENT...] [--student ID...]``: prints a summary and the failures."""
+    submissions = find_submissions(course, args.assignments, args.student)
+    if not submissions:
+        raise GraderError(f"no submission to grade in {course.directory('submitted')}")
+    start = time.perf_counter()
+    outcomes = autograde(
+        course, submissions, jobs=args.jobs, timeout=args.timeout, progress=not args.quiet
+    )
+    failed = [o for o in outcomes if o.failure is not None]
+    for outcome in failed:
+        print(f"not graded (score 0): {outcome.submission}: {outcome.failure}")
+    slowest = max(outcomes, key=lambda o: o.seconds)
+    print(
+        f"autograde: {len(outcomes) - len(failed)} graded, {len(failed)} failed (score 0), "
+        f"{time.perf_counter() - start:.1f} s with {args.jobs} job(s); slowest "
+        f"{slowest.submission} {slowest.seconds:.1f} s"
+    )
+    return 0
+
+
+def run_feedback(course: Course, args: argparse.Namespace) -> int:
+    """``feedback [ASSIGNMENT...]``."""
+    pages = feedback(course, args.assignments)
+    print(f"feedback: {len(pages)} page(s) in {_relative(course, course.directory('feedback'))}/")
+    return 0
+
+
+def run_export(course: Course, args: argparse.Namespace) -> int:
+    """``export [--to CSV] [--plot PNG]``."""
+    csv_path = (args.to or course.root / "grades.csv").resolve()
+    plot_path = (args.plot or course.root / "grades.png").resolve()
+    export(course, csv_path, plot_path)
+    print(f"export: wrote {_relative(course, csv_path)} and {_relative(course, plot_path)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(
+        prog="python -m grader",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--course",
+        type=Path,
+        default=Path.cwd(),
+        help="course root, the directory of nbgrader_config.py (default: current directory)",
+    )
+    parser.add_argument(
+        "--db-url", help="gradebook SQLAlchemy URL (default: the one of nbgrader_config.py)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, run: Callable[[Course, argparse.Namespace], int], help: str):
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(run=run)
+        return sub
+
+    def add_assignments(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
+
+    def add_parallel(sub: argparse.ArgumentParser, jobs: int) -> None:
+        sub.add_argument(
+            "--jobs", type=_positive_int, default=jobs, help=f"grading processes (default {jobs})"
+        )
+        sub.add_argument(
+            "--timeout",
+            type=_positive_float,
+            default=DEFAULT_TIMEOUT,
+            help=f"seconds allowed per submission (default {DEFAULT_TIMEOUT:g})",
+        )
+
+    add_assignments(command("release", run_release, "generate lectures/ from solutions/"))
+
+    sub = command("check", run_check, "test the tests of every assignment (exit 1 on failure)")
+    add_assignments(sub)
+    add_parallel(sub, jobs=2)
+
+    sub = command("collect", run_collect, "file downloaded notebooks into submitted/")
+    sub.add_argument("path", type=Path, metavar="PATH", help="folder or zip file of notebooks")
+    sub.add_argument(
+        "--assignment", action="extend", nargs="+", help="collect only these assignments"
+    )
+    sub.add_argument(
+        "--regexp",
+        default=DEFAULT_REGEXP,
+        help="nbgrader named_regexp with groups student_id and file_id, matched against each "
+        "extracted path; {extracted} and {assignment} are filled in (default: %(default)s)",
+    )
+    sub.add_argument("--force", action="store_true", help="replace earlier submissions")
+
+    sub = command("autograde", run_autograde, "grade the submissions in submitted/")
+    add_assignments(sub)
+    sub.add_argument(
+        "--student", action="extend", nargs="+", metavar="ID", help="only these students"
+    )
+    add_parallel(sub, jobs=1)
+    sub.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    add_assignments(command("feedback", run_feedback, "write HTML feedback into feedback/"))
+
+    sub = command("export", run_export, "write the grades CSV and a PNG of scores per exercise")
+    sub.add_argument("--to", type=Path, help="CSV file (default: grades.csv in the course)")
+    sub.add_argument("--plot", type=Path, help="PNG file (default: grades.png in the course)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; return the exit status (2 for an error, with its message on stderr)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(Course(args.course, db_url=args.db_url), args)
+    except GraderError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""The nbgrader course directory: its configuration, folders and nbgrader's API over it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nbgrader.api import Gradebook
+from nbgrader.apps import NbGraderAPI
+from nbgrader.apps.baseapp import NbGrader
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.utils import capture_log
+from sqlalchemy.engine import make_url
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+CONFIG_FILE = "nbgrader_config.py"
+
+#: Seconds a connection waits for another process's write lock on a SQLite gradebook before
+#: failing with "database is locked" (sqlite3's default is 5). Parallel autograding needs it.
+SQLITE_BUSY_TIMEOUT = 60
+
+
+class GraderError(RuntimeError):
+    """A grading step failed; the message says which one and why."""
+
+
+def _put_interpreter_bin_on_path() -> None:
+    """Let nbgrader find the ``alembic`` executable installed next to this Python.
+
+    nbgrader runs ``alembic`` by name when it creates a gradebook, so a venv used without being
+    activated (``.venv/bin/python -m grader``) would fail with FileNotFoundError.
+    """
+    bin_dir = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    if bin_dir not in path.split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bin_dir, path]) if path else bin_dir
+
+
+def with_busy_timeout(db_url: str, seconds: float = SQLITE_BUSY_TIMEOUT) -> str:
+    """Return ``db_url`` with a SQLite busy timeout, unchanged for other databases.
+
+    Parallel grading processes write to one gradebook; with a busy timeout a writer waits for
+    the lock held by another process instead of failing at once.
+    """
+    url = make_url(db_url)
+    if url.get_backend_name() != "sqlite" or "timeout" in url.query:
+        return db_url
+    return url.update_query_dict({"timeout": str(seconds)}).render_as_string(hide_password=False)
+
+
+@dataclass(frozen=True)
+class Course:
+    """An nbgrader course directory holding ``nbgrader_config.py``.
+
+    ``db_url`` overrides the gradebook URL of the configuration when given.
+    """
+
+    root: Path
+    db_url: str | None = None
+
+    def __post_init__(self) -> None:
+        root = Path(self.root).resolve()
+        if not (root / CONFIG_FILE).is_file():
+            raise GraderError(
+                f"course root {root} has no {CONFIG_FILE}: pass --course DIR, the directory of "
+                "the course's nbgrader configuration (the repository root)"
+            )
+        object.__setattr__(self, "root", root)
+        _put_interpreter_bin_on_path()
+
+    def config(self) -> Config:
+        """nbgrader's configuration of this course, with ``root`` and ``db_url`` overridden."""
+        config = PyFileConfigLoader(CONFIG_FILE, path=str(self.root)).load_config()
+        config.CourseDirectory.root = str(self.root)
+        if self.db_url is not None:
+            config.CourseDirectory.db_url = self.db_url
+        return config
+
+    def coursedir(self) -> CourseDirectory:
+        """The configured :class:`nbgrader.coursedir.CourseDirectory`."""
+        return CourseDirectory(config=self.config())
+
+    def api(self) -> NbGraderAPI:
+        """nbgrader's high-level API over this course."""
+        return NbGraderAPI(config=self.config())
+
+    @property
+    def resolved_db_url(self) -> str:
+        """The gradebook URL nbgrader uses (configuration or override)."""
+        return self.coursedir().db_url
+
+    @contextmanager
+    def gradebook(self) -> Iterator[Gradebook]:
+        """Open the gradebook (closed on exit)."""
+        coursedir = self.coursedir()
+        with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
+            yield gradebook
+
+    def directory(self, step: str) -> Path:
+        """Absolute path of an nbgrader step folder: ``source``, ``release``, ``submitted``,
+        ``autograded`` or ``feedback``."""
+        coursedir = self.coursedir()
+        name = getattr(coursedir, f"{step}_directory", None)
+        if not isinstance(name, str):
+            raise ValueError(f"step must be an nbgrader directory name, got {step!r}")
+        return self.root / name
+
+    def notebook_paths(self, step: str, assignment: str, student: str = ".") -> list[Path]:
+        """The notebooks of ``assignment`` in ``step`` (for ``student`` in per-student steps)."""
+        folder = self.directory(step) / student / assignment
+        return sorted(folder.glob("*.ipynb"))
+
+    def assignments(self, step: str = "source") -> list[str]:
+        """Assignments with at least one notebook in ``step`` (source or release), by name."""
+        folder = self.directory(step)
+        if not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def select(names: list[str] | None, available: list[str], what: str = "assignment") -> list[str]:
+    """``names`` checked against ``available``: all of ``available`` when ``names`` is empty."""
+    if not names:
+        return available
+    unknown = sorted(set(names) - set(available))
+    if unknown:
+        raise GraderError(
+            f"unknown {what}(s) {', '.join(unknown)}; available: {', '.join(available) or 'none'}"
+        )
+    return list(dict.fromkeys(names))
+
+
+def check_result(result: dict[str, Any], what: str) -> str:
+    """Turn an NbGraderAPI result ``{success, error, log}`` into its log, or raise GraderError."""
+    if result.get("success"):
+        return str(result.get("log", ""))
+    # nbgrader logs the traceback of a failed conversion itself; the error's last line says
+    # what stopped the command (e.g. SystemExit from an app's fail()).
+    error_lines = str(result.get("error", "")).strip().splitlines()
+    details = [str(result.get("log", "")).rstrip(), *error_lines[-1:]]
+    raise GraderError("\n".join([f"{what} failed:", *filter(None, details)]))
+
+
+def run_app(app_class: type[NbGrader], config: Config, what: str, assignment_id: str = "") -> str:
+    """Run an nbgrader application on this configuration the way NbGraderAPI runs its
+    converters: log captured instead of printed, failure turned into GraderError."""
+    config.Application.logging_config = {"handlers": {"console": {"level": "CRITICAL"}}}
+    app = app_class(config=config)
+    app.coursedir = CourseDirectory(parent=app)
+    if assignment_id:
+        app.coursedir.assignment_id = assignment_id
+    return check_result(capture_log(app), what)

@@ -1,0 +1,31 @@
+"""``feedback``: one HTML page per student and assignment, from the autograded notebooks.
+
+nbgrader's ``generate_feedback`` does the work; ``nbgrader_config.py`` adds the steps that
+remove the hidden tests and keep only each failed test's message (:mod:`grader.preprocessors`).
+A submission that could not be graded has a one-cell autograded notebook saying why
+(:mod:`grader.failures`), rendered the same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grader.course import Course, GraderError, check_result, select
+
+
+def autograded_assignments(course: Course) -> list[str]:
+    """Assignments with at least one autograded submission."""
+    return sorted({p.name for p in course.directory("autograded").glob("*/*") if p.is_dir()})
+
+
+def feedback(course: Course, assignments: list[str] | None = None) -> list[Path]:
+    """Generate the feedback of ``assignments`` (default: all autograded); return the pages."""
+    names = select(assignments, autograded_assignments(course))
+    if not names:
+        raise GraderError("no autograded submission: run `python -m grader autograde` first")
+    api = course.api()
+    pages: list[Path] = []
+    for name in names:
+        check_result(api.generate_feedback(name), f"nbgrader generate_feedback {name}")
+        pages += sorted(course.directory("feedback").glob(f"*/{name}/*.html"))
+    return pages

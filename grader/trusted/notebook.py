@@ -1,0 +1,173 @@
+"""Read the trusted source notebook and a submission, and plan the cells the sandbox runs.
+
+The source notebook (``solutions/``) decides everything: which cells are tests (nbgrader grade
+cells that are not solution cells), which are setup (code cells tagged ``setup``: imports and
+helpers, run from the source's text both in the sandbox and in the grader), and which grade ids
+belong to the instructor. From the submission the sandbox runs every code cell except tests and
+the instructor's locked cells; a setup cell runs from the source's text where the submission
+has it, or first of all if the student deleted it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from IPython.core.inputtransformer2 import TransformerManager
+from nbformat import NotebookNode
+from nbgrader import utils
+
+SETUP_TAG = "setup"
+MAX_SUBMISSION_BYTES = 100 * 1024**2
+MAX_CODE = 1024**2
+"""Most characters of code in one cell, and a quarter of the most in all cells, that are run
+(and parsed by the grader): more is not an answer, and would only slow the grader down."""
+
+_TRANSFORMER = TransformerManager()
+
+
+class SubmissionError(Exception):
+    """The submission cannot be read as a notebook."""
+
+
+@dataclass(frozen=True)
+class TestCell:
+    """An autograded test cell of the source notebook, with its options.
+
+    ``cell.metadata.chainrule`` may hold ``forbid`` (dotted names of reference code the graded
+    functions may not call) and ``inplace`` (true if they may change their array arguments).
+    """
+
+    grade_id: str
+    points: float
+    source: str
+    forbid: tuple[str, ...]
+    inplace: bool
+
+
+@dataclass(frozen=True)
+class SourceNotebook:
+    """What the re-check takes from the instructor's notebook."""
+
+    tests: tuple[TestCell, ...]
+    setup: tuple[tuple[str | None, str], ...]
+    """(grade id, source) of each setup cell, in order."""
+    instructor_ids: frozenset[str]
+    """Grade ids of the locked cells (tests, setup, demos, text)."""
+
+
+@dataclass(frozen=True)
+class PlannedCell:
+    """A cell the sandbox runs: ``trusted`` when its text comes from the source notebook.
+
+    ``note`` says why a cell of the submission is not run (its ``source`` is then empty).
+    """
+
+    label: str
+    source: str
+    trusted: bool
+    note: str = ""
+
+
+def to_python(source: str) -> str:
+    """A cell's source as plain Python (IPython magics become ``get_ipython()`` calls)."""
+    return _TRANSFORMER.transform_cell(source)
+
+
+def _grade_id(cell: NotebookNode) -> str | None:
+    grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+    return grade_id if isinstance(grade_id, str) else None
+
+
+def _options(cell: NotebookNode) -> dict[str, Any]:
+    options = cell.metadata.get("chainrule", {})
+    if not isinstance(options, dict):
+        raise ValueError(f"metadata.chainrule of {_grade_id(cell)} must be a dict")
+    return options
+
+
+def read_source(path: str | Path) -> SourceNotebook:
+    """The tests and setup cells of the instructor's notebook; ValueError if they are malformed."""
+    notebook = nbformat.read(path, as_version=4)
+    tests, setup, instructor_ids = [], [], set()
+    for cell in notebook.cells:
+        grade_id = _grade_id(cell)
+        if grade_id and utils.is_locked(cell):
+            instructor_ids.add(grade_id)
+        if cell.cell_type != "code":
+            continue
+        if utils.is_grade(cell) and not utils.is_solution(cell):
+            options = _options(cell)
+            forbid = tuple(options.get("forbid", ()))
+            if not grade_id or not all(isinstance(name, str) for name in forbid):
+                raise ValueError(f"test cell {grade_id!r} needs a grade_id and string forbid names")
+            points = float(cell.metadata["nbgrader"].get("points", 0))
+            tests.append(
+                TestCell(grade_id, points, cell.source, forbid, bool(options.get("inplace")))
+            )
+        elif SETUP_TAG in cell.metadata.get("tags", []) and not utils.is_solution(cell):
+            setup.append((grade_id, cell.source))
+    if len({test.grade_id for test in tests}) != len(tests):
+        raise ValueError(f"{path}: two test cells share a grade_id")
+    return SourceNotebook(tuple(tests), tuple(setup), frozenset(instructor_ids))
+
+
+def read_submission(path: str | Path) -> list[NotebookNode]:
+    """The cells of a submitted notebook. Raises SubmissionError when it is not one.
+
+    Malformed nbgrader metadata is dropped: the cell then counts as one the student added.
+    """
+    try:
+        if Path(path).stat().st_size > MAX_SUBMISSION_BYTES:
+            raise SubmissionError(f"it is larger than {MAX_SUBMISSION_BYTES // 1024**2} MB")
+        notebook = nbformat.reads(Path(path).read_text(encoding="utf-8"), as_version=4)
+        cells = notebook["cells"]
+    except SubmissionError:
+        raise
+    except Exception as error:  # OSError, invalid UTF-8 or JSON, not a notebook...
+        raise SubmissionError(f"{type(error).__name__}: {error}"[:500]) from None
+    if not isinstance(cells, list):
+        raise SubmissionError("it has no list of cells")
+    for number, cell in enumerate(cells, 1):
+        if not (
+            isinstance(cell, dict)
+            and isinstance(cell.get("cell_type"), str)
+            and isinstance(cell.get("source"), str)
+            and isinstance(cell.get("metadata"), dict)
+        ):
+            raise SubmissionError(f"cell {number} is malformed")
+        if not isinstance(cell.metadata.get("nbgrader", {}), dict):
+            del cell.metadata["nbgrader"]
+    return cells
+
+
+def plan(source: SourceNotebook, cells: list[NotebookNode]) -> list[PlannedCell]:
+    """The cells the sandbox runs, in order, for a submission's ``cells``."""
+    setup = {grade_id: text for grade_id, text in source.setup if grade_id}
+    planned, placed, size = [], set(), 0
+    for number, cell in enumerate(cells, 1):
+        grade_id = _grade_id(cell)
+        label = f"cell {number}" + (f" ({grade_id})" if grade_id else "")
+        if grade_id in setup:
+            if grade_id not in placed:
+                placed.add(grade_id)
+                planned.append(PlannedCell(label, setup[grade_id], trusted=True))
+        elif not (
+            cell.cell_type != "code"
+            or grade_id in source.instructor_ids
+            or (utils.is_grade(cell) and not utils.is_solution(cell))
+        ):
+            size += len(cell.source)
+            if len(cell.source) > MAX_CODE or size > 4 * MAX_CODE:
+                note = "not run: too much code (over a million characters)"
+                planned.append(PlannedCell(label, "", trusted=False, note=note))
+            else:
+                planned.append(PlannedCell(label, cell.source, trusted=False))
+    missing = [
+        PlannedCell(f"setup cell {grade_id or ''}".strip(), text, trusted=True)
+        for grade_id, text in source.setup
+        if grade_id not in placed
+    ]
+    return missing + planned

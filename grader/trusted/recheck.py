@@ -1,0 +1,205 @@
+"""Re-check a submission's autograded tests out of the student's reach: the trusted score.
+
+For each test cell of the *source* notebook, the grader runs the test's code in its own process,
+in a namespace where the setup cells' names (run here, from the source) come first, then the
+names earlier test cells defined, then Python's builtins, then proxies of the student's globals
+from the sandbox child. A test passes iff its code runs to the end without an exception and no
+tripwire fired; it then scores its points, else 0. There is no partial credit.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import io
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import CodeType
+from typing import Any
+
+from grader.trusted.notebook import (
+    PlannedCell,
+    SourceNotebook,
+    SubmissionError,
+    TestCell,
+    plan,
+    read_source,
+    read_submission,
+    to_python,
+)
+from grader.trusted.protocol import RemoteError
+from grader.trusted.proxy import Limits, Sandbox, SandboxError, SandboxFailure
+from grader.trusted.scan import StudentCode, names_used, parse
+from grader.trusted.tripwire import DEFAULT_FORBIDDEN, resolve
+
+_BUILTIN_NAMES = frozenset(dir(builtins))
+_MAX_MESSAGE = 4000
+
+
+@dataclass(frozen=True)
+class TestVerdict:
+    """The trusted result of one test cell: ``points`` is ``max_points`` or 0."""
+
+    points: float
+    max_points: float
+    passed: bool
+    message: str
+    """Why the test failed ('' when it passed), written for the student."""
+
+
+class _GraderShell:
+    """``get_ipython()`` for trusted cells run in the grader: line magics do nothing."""
+
+    def run_line_magic(self, name: str, line: str, _stack_depth: int = 1) -> None:
+        """Ignore ``%matplotlib inline`` and the like."""
+
+    def run_cell_magic(self, name: str, line: str, cell: str) -> None:
+        raise NotImplementedError(f"the cell magic %%{name} cannot run in the trusted re-check")
+
+
+def _execute(code: CodeType, namespace: dict[str, Any]) -> str:
+    """Run trusted code with its output swallowed; '' or the error, as a student reads it."""
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            exec(code, namespace)
+    except (SandboxFailure, RemoteError) as error:
+        return str(error)
+    except Exception as error:
+        text = str(error)
+        return f"{type(error).__name__}: {text}" if text else f"{type(error).__name__} (no message)"
+    return ""
+
+
+def _setup_namespace(source: SourceNotebook) -> dict[str, Any]:
+    """The names the setup cells define, run in the grader from the source's text."""
+    shell = _GraderShell()
+    namespace: dict[str, Any] = {"__name__": "__main__", "get_ipython": lambda: shell}
+    for grade_id, text in source.setup:
+        error = _execute(compile(to_python(text), f"<setup {grade_id}>", "exec"), namespace)
+        if error:
+            raise RuntimeError(f"setup cell {grade_id!r} fails in the grader: {error}")
+    return namespace
+
+
+class _Run:
+    """The re-check of one submission: the sandbox, the trusted names, the clock."""
+
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        planned: list[PlannedCell],
+        trusted: dict[str, Any],
+        limits: Limits,
+        deadline: float,
+    ) -> None:
+        self.sandbox = sandbox
+        self.planned = planned
+        self.trusted = trusted
+        self.limits = limits
+        self.deadline = deadline
+        self.code = StudentCode(
+            [cell.source for cell in planned if not cell.trusted],
+            [cell.source for cell in planned if cell.trusted],
+        )
+
+    def verdict(self, test: TestCell, message: str) -> TestVerdict:
+        if not message:
+            return TestVerdict(test.points, test.points, True, "")
+        notes = {i: cell.note for i, cell in enumerate(self.planned) if cell.note}
+        notes.update(self.sandbox.cell_notes)
+        lines = [f"{self.planned[i].label}: {note}" for i, note in sorted(notes.items())]
+        if lines:
+            message += "\n\nProblems while your notebook's cells ran:\n" + "\n".join(lines)
+        return TestVerdict(0.0, test.points, False, message[:_MAX_MESSAGE])
+
+    def test(self, index: int, test: TestCell) -> TestVerdict:
+        """Run test ``index`` against the sandbox, and remember the names it defines."""
+        tree = parse(test.source)
+        if tree is None:
+            raise ValueError(f"test cell {test.grade_id!r} is not valid Python")
+        used = names_used(tree)
+        findings = self.code.findings(used, [*DEFAULT_FORBIDDEN, *test.forbid])
+        if findings:
+            return self.verdict(test, findings[0])
+        now = time.monotonic()
+        if now >= self.deadline:
+            limit = self.limits.total_timeout
+            return self.verdict(
+                test, f"the time limit for the whole notebook ({limit:g} s) ran out"
+            )
+        try:
+            self.sandbox.begin_test(
+                index, min(now + self.limits.timeout, self.deadline), inplace=test.inplace
+            )
+            wanted = sorted(used - self.trusted.keys() - _BUILTIN_NAMES)
+            student = self.sandbox.get(wanted) if wanted else {}
+        except SandboxError:
+            raise
+        except Exception as error:  # a lost child, or an error the child reported
+            return self.verdict(test, str(error) or type(error).__name__)
+        namespace = {**student, **self.trusted}
+        error = _execute(
+            compile(to_python(test.source), f"<test {test.grade_id}>", "exec"), namespace
+        )
+        for name, value in namespace.items():
+            if name not in student or value is not student[name]:
+                self.trusted[name] = value
+        return self.verdict(test, self.sandbox.end_test() or error)
+
+
+def recheck(
+    submission_path: str | Path,
+    source_path: str | Path,
+    *,
+    timeout: float = Limits.timeout,
+    cell_timeout: float = Limits.cell_timeout,
+    total_timeout: float = Limits.total_timeout,
+    memory_limit: int = Limits.memory_limit,
+    output_limit: int = Limits.output_limit,
+) -> dict[str, TestVerdict]:
+    """The trusted verdict of every autograded test cell of ``source_path`` for a submission.
+
+    ``submission_path`` is the student's notebook, ``source_path`` the instructor's (from
+    ``solutions/``; its test cells, setup cells and metadata are the only ones trusted).
+    ``timeout`` bounds one test, ``cell_timeout`` one notebook cell, ``total_timeout`` the whole
+    re-check (seconds); ``memory_limit`` and ``output_limit`` (bytes) bound the sandbox child.
+    Returns {grade_id: TestVerdict} in the source's order. A submission that is not a notebook
+    scores 0 on every test. Raises ValueError for a malformed source notebook, RuntimeError
+    when its setup fails in the grader, and SandboxError when the sandbox cannot start at all.
+    """
+    limits = Limits(timeout, cell_timeout, total_timeout, memory_limit, output_limit)
+    deadline = time.monotonic() + total_timeout
+    source = read_source(source_path)
+    for test in source.tests:
+        for name in test.forbid:
+            resolve(name)
+    try:
+        cells = read_submission(submission_path)
+    except SubmissionError as error:
+        message = f"your notebook could not be read as a Jupyter notebook: {error}"
+        return {
+            test.grade_id: TestVerdict(0.0, test.points, False, message) for test in source.tests
+        }
+    planned = plan(source, cells)
+    trusted = _setup_namespace(source)
+    with tempfile.TemporaryDirectory(prefix="chainrule-recheck-") as tmp:
+        workdir, home = Path(tmp) / "work", Path(tmp) / "home"
+        workdir.mkdir()
+        home.mkdir()
+        shutil.copyfile(submission_path, workdir / Path(submission_path).name)
+        sandbox = Sandbox(
+            workdir,
+            home,
+            [cell.source for cell in planned],
+            [t.forbid for t in source.tests],
+            limits,
+            deadline,
+        )
+        try:
+            run = _Run(sandbox, planned, trusted, limits, deadline)
+            return {test.grade_id: run.test(i, test) for i, test in enumerate(source.tests)}
+        finally:
+            sandbox.close()

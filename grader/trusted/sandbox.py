@@ -1,0 +1,350 @@
+"""The sandbox child: runs a submission's code cells, then serves the grader's requests.
+
+Started by :mod:`grader.trusted.proxy` as ``python -m grader.trusted.sandbox READ_FD WRITE_FD``
+in a temporary directory. The first request, ``start``, carries the resource limits, the code
+each test forbids and the cells to run; after it come requests on the student's objects (get
+globals, call, attribute and item access), each answered with a value or a reference. The
+grader never trusts anything this process says beyond "here is data": it runs student code.
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import itertools
+import os
+import resource
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from IPython.core.interactiveshell import InteractiveShell
+from traitlets.config import Config
+
+from grader.trusted import protocol
+from grader.trusted.protocol import Ref, RngState, Wire
+from grader.trusted.tripwire import Forbidden, Watch
+
+
+class CellTimeout(BaseException):
+    """Raised in a notebook cell that runs longer than the cell time limit."""
+
+
+class _Shell(InteractiveShell):
+    """IPython without a front end: ``%matplotlib inline`` works, GUI event loops are ignored."""
+
+    def enable_gui(self, gui: str | None = None) -> None:
+        """No event loop to integrate with; figures render with the Agg backend."""
+
+
+class _CappedStream(io.TextIOBase):
+    """A text stream that writes to a file descriptor until ``limit`` bytes, then drops output."""
+
+    def __init__(self, fd: int, limit: int) -> None:
+        self._fd = fd
+        self._left = limit
+
+    @property
+    def encoding(self) -> str:
+        return "utf-8"
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if self._left > 0:
+            data = str(text)[: self._left].encode("utf-8", "replace")[: self._left]
+            self._left -= len(data)
+            if self._left <= 0:
+                data += b"\n[output truncated]\n"
+            try:
+                os.write(self._fd, data)
+            except OSError:  # the file size limit
+                self._left = 0
+        return len(text)
+
+
+def _set_limits(limits: dict[str, Any]) -> None:
+    """Hard resource limits: the student's code cannot raise them again."""
+    for name, value in (
+        ("RLIMIT_AS", limits["memory"]),
+        ("RLIMIT_CPU", limits["cpu"]),
+        ("RLIMIT_FSIZE", limits["output"]),
+        ("RLIMIT_NPROC", 0),
+        ("RLIMIT_CORE", 0),
+    ):
+        resource.setrlimit(getattr(resource, name), (int(value), int(value)))
+
+
+def _raise_cell_timeout(signum: int, frame: object) -> None:
+    raise CellTimeout("the cell ran longer than the time limit")
+
+
+def _describe(error: BaseException) -> dict[str, str]:
+    try:
+        message = str(error)
+    except BaseException:  # a student's exception whose __str__ fails
+        message = "<unprintable message>"
+    return {"type": type(error).__name__, "message": message[: protocol.MAX_TEXT]}
+
+
+def _label(obj: object) -> str:
+    if inspect.isfunction(obj) or inspect.ismethod(obj):
+        return str(obj.__qualname__)
+    return type(obj).__name__
+
+
+def _names(target: object, args: tuple, kwargs: dict) -> list[str]:
+    """A name for each argument, in order: the student's parameter name where known."""
+    try:
+        parameters = inspect.signature(target).parameters.values()
+    except (TypeError, ValueError):
+        parameters = []
+    positional = [
+        p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    return [
+        positional[i] if i < len(positional) else f"argument {i + 1}" for i in range(len(args))
+    ] + list(kwargs)
+
+
+class ParentFunction:
+    """A callable of the grader (e.g. the ``f`` a test passes in); calling it asks the grader."""
+
+    __slots__ = ("_server", "_ref")
+
+    def __init__(self, server: Server, ref: Ref) -> None:
+        self._server = server
+        self._ref = ref
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._server.call_parent(self._ref, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<grader function {self._ref.label}>"
+
+
+class Server:
+    """The request loop of the sandbox child."""
+
+    def __init__(self, channel: protocol.Channel) -> None:
+        self.channel = channel
+        self.objects: dict[int, object] = {}
+        self._ids = itertools.count(1)
+        self.shell: InteractiveShell | None = None
+        self.watch: Watch | None = None
+        self._ops: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+            "start": self.start,
+            "test": self.begin_test,
+            "get": self.get,
+            "call": self.call,
+            "getattr": self.getattr,
+            "setattr": self.setattr,
+            "getitem": self.getitem,
+            "setitem": self.setitem,
+            "builtin": self.builtin,
+        }
+
+    def serve(self) -> None:
+        """Answer requests until the grader closes the channel."""
+        while True:
+            try:
+                request = self.channel.receive()
+            except protocol.ChannelClosed:
+                return
+            self.channel.send(self.answer(request))
+
+    def answer(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The reply to one request; every exception becomes an ``err`` reply."""
+        handler = self._ops.get(request.get("op"))
+        try:
+            if handler is None:
+                raise protocol.ProtocolError(f"unknown request {request.get('op')!r}")
+            reply = handler(request)
+        except BaseException as error:  # the student's code may raise SystemExit too
+            reply = {"err": _describe(error)}
+        if self.watch is not None:
+            reply["violations"] = self.watch.take_violations()
+        return reply
+
+    # -- values ---------------------------------------------------------------------------
+
+    def export(self, obj: object) -> Wire:
+        """Keep ``obj`` here and encode a reference to it."""
+        ident = next(self._ids)
+        self.objects[ident] = obj
+        return protocol.encode(Ref("child", ident, _label(obj)), self.export)
+
+    def encode_value(self, value: object) -> Wire:
+        return protocol.encode(value, self.export)
+
+    def encode_state(self, value: object) -> Wire:
+        """Lists and dicts reached through an object stay here, so that updates write through."""
+        return self.export(value) if type(value) in (list, dict) else self.encode_value(value)
+
+    def resolve(self, item: Ref | RngState) -> object:
+        if isinstance(item, RngState):
+            return protocol.to_generator(item)
+        if item.side == "parent":
+            return ParentFunction(self, item)
+        return self.objects[item.id]
+
+    def decode(self, wire: Wire) -> object:
+        return protocol.decode(wire, self.resolve)
+
+    def target(self, request: dict[str, Any]) -> object:
+        return self.objects[request["ref"]]
+
+    # -- requests -------------------------------------------------------------------------
+
+    def start(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Set the limits and tripwires, then run the cells, reporting progress before each."""
+        limits = request["limits"]
+        sys.stdout = sys.stderr = _CappedStream(1, int(limits["output"]))
+        config = Config()
+        config.HistoryManager.enabled = False
+        self.shell = _Shell.instance(config=config)
+        self.watch = Watch([Forbidden(names) for names in request["forbid"]])
+        signal.signal(signal.SIGALRM, _raise_cell_timeout)
+        _set_limits(limits)
+        errors = []
+        for index, source in request["cells"]:
+            self.channel.send({"progress": index})
+            error = self.run_cell(source, float(request["cell_timeout"]))
+            if error:
+                errors.append([index, error])
+        return {"cells": errors}
+
+    def run_cell(self, source: str, timeout: float) -> str:
+        """Run one cell under the soft time limit; return its error as text ('' if none)."""
+        assert self.shell is not None
+        try:
+            signal.setitimer(signal.ITIMER_REAL, timeout)
+            result = self.shell.run_cell(source, silent=True)
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            error = result.error_before_exec or result.error_in_exec
+        except BaseException as caught:  # a timeout between statements, a broken shell
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            error = caught
+        if error is None:
+            return ""
+        described = _describe(error)
+        return f"{described['type']}: {described['message']}"[:2000]
+
+    def begin_test(self, request: dict[str, Any]) -> dict[str, Any]:
+        assert self.watch is not None
+        self.watch.begin_test(int(request["index"]))
+        return {"ok": None}
+
+    def get(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The student's globals among ``names``, by value when they are data."""
+        assert self.shell is not None
+        found = {}
+        budget = protocol.MAX_FRAME // 2
+        for name in request["names"]:
+            if name in self.shell.user_ns:
+                wire = self.encode_value(self.shell.user_ns[name])
+                size = len(repr(wire))
+                if size <= budget:
+                    found[name] = wire
+                    budget -= size
+        return {"ok": {"t": "dict", "v": [[name, wire] for name, wire in found.items()]}}
+
+    def call(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Call a student's object; report arguments it changed in place and generator states."""
+        assert self.watch is not None
+        target = self.target(request)
+        args = self.decode(request["args"])
+        kwargs = self.decode(request["kwargs"])
+        found = [
+            (path, value, value.tobytes() if isinstance(value, np.ndarray) else None)
+            for name, arg in zip(
+                _names(target, args, kwargs), [*args, *kwargs.values()], strict=True
+            )
+            for path, value in protocol.leaves(arg, name)
+        ]
+        shapes = [np.shape(value) for _, value, _ in found]
+        with self.watch.graded(_label(target)):
+            result = target(*args, **kwargs)
+        mutated, states = [], []
+        for ordinal, (path, value, data) in enumerate(found):
+            if isinstance(value, np.random.Generator):
+                states.append([ordinal, self.encode_value(RngState(value.bit_generator.state))])
+            elif value.shape != shapes[ordinal] or value.tobytes() != data:
+                new = self.encode_value(value) if request["inplace"] else None
+                mutated.append([ordinal, path, new])
+        return {"ok": self.encode_value(result), "mutated": mutated, "rngs": states}
+
+    def getattr(self, request: dict[str, Any]) -> dict[str, Any]:
+        target = self.target(request)
+        with self.watch.graded(_label(target)):
+            value = getattr(target, request["name"])
+        return {"ok": self.encode_state(value)}
+
+    def setattr(self, request: dict[str, Any]) -> dict[str, Any]:
+        target = self.target(request)
+        value = self.decode(request["value"])
+        with self.watch.graded(_label(target)):
+            setattr(target, request["name"], value)
+        return {"ok": None}
+
+    def getitem(self, request: dict[str, Any]) -> dict[str, Any]:
+        target, key = self.target(request), self.decode(request["key"])
+        with self.watch.graded(_label(target)):
+            value = target[key]
+        return {"ok": self.encode_state(value)}
+
+    def setitem(self, request: dict[str, Any]) -> dict[str, Any]:
+        target, key = self.target(request), self.decode(request["key"])
+        value = self.decode(request["value"])
+        with self.watch.graded(_label(target)):
+            target[key] = value
+        return {"ok": None}
+
+    def builtin(self, request: dict[str, Any]) -> dict[str, Any]:
+        """``len``, ``bool``, ``list`` (iteration) or ``contains`` on a student's object."""
+        target, function = self.target(request), request["function"]
+        with self.watch.graded(_label(target)):
+            if function == "contains":
+                value: object = self.decode(request["item"]) in target
+            elif function == "list":
+                value = list(itertools.islice(target, protocol.MAX_ITEMS + 1))
+                if len(value) > protocol.MAX_ITEMS:
+                    raise ValueError(f"iterating gives more than {protocol.MAX_ITEMS} items")
+            else:
+                value = {"len": len, "bool": bool}[function](target)
+        return {"ok": self.encode_value(value)}
+
+    def call_parent(self, ref: Ref, args: tuple, kwargs: dict) -> Any:
+        """Call a grader function: send the request, serve nested requests until its reply."""
+        self.channel.send(
+            {
+                "op": "call",
+                "ref": ref.id,
+                "args": self.encode_value(args),
+                "kwargs": self.encode_value(kwargs),
+            }
+        )
+        while True:
+            message = self.channel.receive()
+            if "op" in message:
+                self.channel.send(self.answer(message))
+                continue
+            if "err" in message:
+                error = message["err"]
+                raise protocol.rebuild_exception(error["type"], error["message"])
+            return self.decode(message["ok"])
+
+
+def main(argv: list[str]) -> None:
+    """Serve the grader on the two pipe descriptors given as arguments."""
+    read_fd, write_fd = (int(arg) for arg in argv)
+    os.set_inheritable(read_fd, False)
+    os.set_inheritable(write_fd, False)
+    Server(protocol.Channel(read_fd, write_fd)).serve()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,314 @@
+"""End to end: the grading loop of ``python -m grader`` with the real nbgrader, on notebook 01.
+
+One module-scoped course (a temporary copy of the repository's configuration and solutions) is
+released, given six submissions and graded in parallel; feedback and export run on it, then
+two submissions are graded again serially. The tests inspect what that left behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+
+from grader.__main__ import main
+from grader.check import delimited_regions
+from grader.course import CONFIG_FILE, Course
+from grader.scores import cell_scores
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "01_derivatives"
+NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+#: Long enough for a normal submission on a loaded 2-core machine, short enough for the test.
+TIMEOUT = 40
+STUDENT_WARNING = "a warning raised by the student's code"
+
+
+def rewrite_answers(source: str, rewrite: Callable[[list[str], str], list[str]]) -> str:
+    """``source`` with the lines of each BEGIN/END SOLUTION region replaced by ``rewrite``."""
+    out: list[str] = []
+    body: list[str] | None = None
+    indent = ""
+    for line in source.splitlines():
+        if "BEGIN SOLUTION" in line:
+            out.append(line)
+            body, indent = [], line[: len(line) - len(line.lstrip())]
+        elif "END SOLUTION" in line and body is not None:
+            out += rewrite(body, indent) + [line]
+            body = None
+        elif body is not None:
+            body.append(line)
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def answer_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    """The autograded answer cells: solution cells whose test cell is ``test_<grade_id>``."""
+    tests = {
+        c.metadata.nbgrader["grade_id"]
+        for c in notebook.cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+    }
+    return [
+        c
+        for c in notebook.cells
+        if c.metadata.get("nbgrader", {}).get("solution")
+        and f"test_{c.metadata.nbgrader['grade_id']}" in tests
+    ]
+
+
+def submit(course: Path, student: str, notebook: nbformat.NotebookNode | str) -> Path:
+    """Write ``notebook`` (or raw text) as ``student``'s submission; return its path."""
+    path = course / "submitted" / student / ASSIGNMENT / NOTEBOOK
+    path.parent.mkdir(parents=True)
+    if isinstance(notebook, str):
+        path.write_text(notebook)
+    else:
+        nbformat.write(notebook, path)
+    return path
+
+
+def grader(course: Path, *args: str) -> None:
+    """Run ``python -m grader --course course ARGS`` in this process; it must succeed."""
+    assert main(["--course", str(course), *args]) == 0
+
+
+def scores_by_student(course: Path) -> dict[str, dict[str, float]]:
+    """Autograded test scores: student -> test cell -> points."""
+    with Course(course).gradebook() as gradebook:
+        scores = [s for s in cell_scores(gradebook) if s.autograded]
+    result: dict[str, dict[str, float]] = {}
+    for s in scores:
+        result.setdefault(s.student, {})[s.cell] = s.score
+    return result
+
+
+class _Text(HTMLParser):
+    """Visible text of an HTML page (code is split into highlighting spans)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self._skip += tag in ("style", "script")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._skip -= tag in ("style", "script")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def page_text(path: Path) -> str:
+    parser = _Text()
+    parser.feed(path.read_text())
+    return "".join(parser.parts)
+
+
+@dataclass
+class Graded:
+    root: Path
+    solution: nbformat.NotebookNode
+    points: dict[str, float]  # test cell -> points
+    wrong_test: str  # the test of the exercise answered wrongly
+    submitted: dict[str, bytes]  # student -> submitted bytes, as written
+    parallel: dict[str, dict[str, float]]  # scores after the parallel run
+    serial: dict[str, dict[str, float]]  # scores after regrading serially
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
+    root = tmp_path_factory.mktemp("course")
+    shutil.copy(REPO / CONFIG_FILE, root / CONFIG_FILE)
+    shutil.copytree(REPO / "solutions" / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
+    solution = nbformat.read(root / "solutions" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    points = {
+        c.metadata.nbgrader["grade_id"]: float(c.metadata.nbgrader["points"])
+        for c in solution.cells
+        if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
+    }
+    answers = answer_cells(solution)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("CHAINRULE_DB_URL", raising=False)
+        grader(root, "release")
+        released = nbformat.read(root / "lectures" / ASSIGNMENT / NOTEBOOK, as_version=4)
+
+        def variant(cell: nbformat.NotebookNode, source: str) -> nbformat.NotebookNode:
+            notebook = nbformat.from_dict(json.loads(json.dumps(solution)))
+            notebook.cells[solution.cells.index(cell)].source = source
+            return notebook
+
+        first, second, last = answers[0], answers[1], answers[-1]
+        # Correct, but its first answer warns and the test cell of its second was deleted.
+        warn = ["import warnings", f"warnings.warn({STUDENT_WARNING!r})"]
+        correct = variant(
+            first, rewrite_answers(first.source, lambda b, i: [i + w for w in warn] + b)
+        )
+        deleted = f"test_{second.metadata.nbgrader['grade_id']}"
+        correct.cells = [
+            c for c in correct.cells if c.metadata.get("nbgrader", {}).get("grade_id") != deleted
+        ]
+        paths = {
+            "a-hang": submit(root, "a-hang", variant(first, "import time\ntime.sleep(600)")),
+            "correct": submit(root, "correct", correct),
+            "blank": submit(root, "blank", released),
+            "wrong": submit(
+                root,
+                "wrong",
+                variant(last, rewrite_answers(last.source, lambda b, i: [f"{i}return None"])),
+            ),
+            "not-json": submit(root, "not-json", "this is not a notebook {"),
+            "dead": submit(root, "dead", variant(first, "import os\nos._exit(1)")),
+        }
+        submitted = {student: path.read_bytes() for student, path in paths.items()}
+        grader(root, "autograde", "--jobs", "2", "--timeout", str(TIMEOUT), "--quiet")
+        parallel = scores_by_student(root)
+        grader(root, "feedback")
+        grader(root, "export")
+        grader(root, "autograde", "--student", "correct", "wrong", "--jobs", "1", "--quiet")
+        serial = scores_by_student(root)
+    wrong_test = f"test_{last.metadata.nbgrader['grade_id']}"
+    return Graded(root, solution, points, wrong_test, submitted, parallel, serial)
+
+
+def test_correct_submission_gets_every_point_despite_a_warning_and_a_deleted_test(
+    graded: Graded,
+) -> None:
+    assert graded.parallel["correct"] == graded.points
+    autograded = nbformat.read(
+        graded.root / "autograded" / "correct" / ASSIGNMENT / NOTEBOOK, as_version=4
+    )
+    test_ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in autograded.cells}
+    assert set(graded.points) <= test_ids  # the deleted test cell was put back
+    streams = [
+        o for c in autograded.cells for o in c.get("outputs", []) if o.output_type == "stream"
+    ]
+    assert any(STUDENT_WARNING in o.text for o in streams if o.name == "stdout")
+    assert STUDENT_WARNING not in "".join(o.text for o in streams if o.name == "stderr")
+
+
+def test_blank_release_scores_zero_everywhere(graded: Graded) -> None:
+    assert graded.parallel["blank"] == dict.fromkeys(graded.points, 0.0)
+
+
+def test_one_wrong_answer_loses_exactly_that_exercise(graded: Graded) -> None:
+    assert graded.parallel["wrong"] == {**graded.points, graded.wrong_test: 0.0}
+    assert sum(graded.parallel["wrong"].values()) == (
+        sum(graded.points.values()) - graded.points[graded.wrong_test]
+    )
+
+
+@pytest.mark.parametrize(
+    ("student", "reason"),
+    [("not-json", "not a valid"), ("dead", "kernel stopped"), ("a-hang", "time limit")],
+)
+def test_ungradable_submission_scores_zero_with_a_reason(
+    graded: Graded, student: str, reason: str
+) -> None:
+    assert graded.parallel[student] == dict.fromkeys(graded.points, 0.0)
+    page = page_text(graded.root / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html")
+    assert reason in page and "Not graded" in page
+    submission = graded.root / "submitted" / student / ASSIGNMENT / NOTEBOOK
+    assert submission.read_bytes() == graded.submitted[student]
+
+
+def test_no_grading_process_or_kernel_outlives_the_batch(graded: Graded) -> None:
+    inside = []
+    for process in psutil.process_iter(["cwd"]):
+        cwd = process.info.get("cwd")
+        if cwd and Path(cwd).is_relative_to(graded.root):
+            inside.append(process)
+    assert inside == []
+
+
+def test_parallel_and_serial_grading_agree(graded: Graded) -> None:
+    for student in ("correct", "wrong"):
+        assert graded.serial[student] == graded.parallel[student]
+
+
+def test_feedback_shows_failures_but_no_hidden_test(graded: Graded) -> None:
+    source_lines = [line.strip() for c in graded.solution.cells for line in c.source.splitlines()]
+    hidden = {
+        line
+        for region in delimited_regions(source_lines, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+        for line in region
+        if len(line) > 20
+    }
+    released = (graded.root / "lectures" / ASSIGNMENT / NOTEBOOK).read_text()
+    hidden = {line for line in hidden if json.dumps(line)[1:-1] not in released}
+    assert hidden, "notebook 01 should have hidden tests"
+    pages = sorted((graded.root / "feedback").glob(f"*/{ASSIGNMENT}/*.html"))
+    assert {p.parts[-3] for p in pages} == set(graded.submitted)
+    for page in pages:
+        text = page_text(page)
+        assert "HIDDEN TESTS" not in text
+        assert not [line for line in hidden if line in text], page
+    autograded = nbformat.read(
+        graded.root / "autograded" / "wrong" / ASSIGNMENT / NOTEBOOK, as_version=4
+    )
+    (failed,) = [
+        c
+        for c in autograded.cells
+        if c.metadata.get("nbgrader", {}).get("grade_id") == graded.wrong_test
+    ]
+    (error,) = [o for o in failed.outputs if o.output_type == "error"]
+    text = page_text(graded.root / "feedback" / "wrong" / ASSIGNMENT / f"{ASSIGNMENT}.html")
+    assert f"{error.ename}: {error.evalue.splitlines()[0]}" in text
+
+
+def test_export_writes_grades_and_histogram(graded: Graded) -> None:
+    with open(graded.root / "grades.csv", newline="") as handle:
+        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+    assert set(rows) == set(graded.submitted)
+    total = sum(graded.points.values())
+    assert float(rows["correct"]["score"]) == total
+    assert float(rows["wrong"]["score"]) == total - graded.points[graded.wrong_test]
+    assert float(rows["blank"]["score"]) == 0.0
+    assert (graded.root / "grades.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_release_is_byte_stable_and_the_plain_cli_agrees(graded: Graded) -> None:
+    lectures = graded.root / "lectures" / ASSIGNMENT
+    assert [p.name for p in lectures.iterdir()] == [NOTEBOOK]
+    before = (lectures / NOTEBOOK).read_bytes()
+    released = nbformat.reads(before.decode(), as_version=4)
+    assert all(not c.get("outputs") for c in released.cells)
+    assert "BEGIN SOLUTION" not in before.decode() and "HIDDEN TESTS" not in before.decode()
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("CHAINRULE_DB_URL", None)
+    for command in (
+        [sys.executable, "-m", "grader", "release", ASSIGNMENT],
+        [
+            str(Path(sys.executable).parent / "nbgrader"),
+            "generate_assignment",
+            ASSIGNMENT,
+            "--force",
+        ],
+    ):
+        subprocess.run(command, cwd=graded.root, env=env, check=True, capture_output=True)
+        assert (lectures / NOTEBOOK).read_bytes() == before, command
+        assert [p.name for p in lectures.iterdir()] == [NOTEBOOK]
+
+
+def test_check_passes_on_the_repository(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["--course", str(REPO), "check"])
+    report = capsys.readouterr().out
+    assert status == 0, report
+    assert f"{ASSIGNMENT}: ok" in report
