@@ -38,5 +38,9 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
+## html: the lectures as static HTML, figures and math included, in build/html/ (index.html)
+html: $(STAMP)
+	$(BIN)/python -m grader html --to build/html
+
 clean-venv:
 	rm -rf $(VENV)

@@ -11,7 +11,9 @@ import importlib
 SUITES = {
     "core": "fit of a 64-64-10 MLP vs scikit-learn, and full gradient checks",
     "grading": "release, autograde one submission, throughput with --jobs 1 vs 2",
-    "widgets": "learning-rate explorer: time of one slider update over 50 random settings",
+    "notebooks": "each solution notebook run with nbclient (time, slowest cell, kernel memory); "
+    "one student's whole course autograded",
+    "widgets": "learning-rate and initialization explorers: time of one update, 50 settings",
 }
 
 

@@ -35,14 +35,17 @@ def _seconds(action: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def _submit(course: Course, students: list[str]) -> list[Submission]:
-    """Submit the solution of ASSIGNMENT once for each of ``students``."""
-    (notebook,) = course.notebook_paths("source", ASSIGNMENT)
+def submit_solution(
+    course: Course, students: list[str], assignment: str = ASSIGNMENT
+) -> list[Submission]:
+    """Submit the solution notebook(s) of ``assignment`` once for each of ``students``."""
+    notebooks = course.notebook_paths("source", assignment)
     for student in students:
-        folder = course.directory("submitted") / student / ASSIGNMENT
+        folder = course.directory("submitted") / student / assignment
         folder.mkdir(parents=True, exist_ok=True)
-        shutil.copy(notebook, folder / notebook.name)
-    return [Submission(student, ASSIGNMENT) for student in students]
+        for notebook in notebooks:
+            shutil.copy(notebook, folder / notebook.name)
+    return [Submission(student, assignment) for student in students]
 
 
 def _grade(course: Course, submissions: list[Submission], jobs: int) -> float:
@@ -69,10 +72,10 @@ def run() -> None:
         seconds = _seconds(lambda: release(copy))
         rows.append((f"release {len(assignments)} assignment(s)", f"{seconds:.1f} s"))
         for label in ("cold", "warm"):
-            seconds = _grade(copy, _submit(copy, [f"one-{label}"]), jobs=1)
+            seconds = _grade(copy, submit_solution(copy, [f"one-{label}"]), jobs=1)
             rows.append((f"autograde one submission of {ASSIGNMENT} ({label})", f"{seconds:.1f} s"))
         for jobs in (1, 2):
-            submissions = _submit(copy, [f"jobs{jobs}-{i:02d}" for i in range(COPIES)])
+            submissions = submit_solution(copy, [f"jobs{jobs}-{i:02d}" for i in range(COPIES)])
             seconds = _grade(copy, submissions, jobs=jobs)
             rows.append(
                 (

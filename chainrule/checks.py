@@ -25,7 +25,11 @@ __all__ = [
     "check_box",
     "check_computed_gradient",
     "check_gradient",
+    "check_statistic",
     "check_unchanged",
+    "chi_square_interval",
+    "gaussian_mean_tolerance",
+    "hoeffding_tolerance",
     "known_mistakes",
 ]
 
@@ -345,3 +349,84 @@ def check_box(
             inputs={"grad_out": R},
             mistakes=mistakes.get(key),
         )
+
+
+# -- Statistics of random draws ---------------------------------------------------------------
+# A test of random code (an initializer, a dropout mask) compares a statistic of many draws with
+# its expectation. Each tolerance below comes from a bound that holds for every sample size, not
+# from a normal approximation, so a test can state the probability that a correct implementation
+# fails it; a test that checks several statistics adds their probabilities (union bound).
+
+
+def hoeffding_tolerance(n: int, width: float, failure: float) -> float:
+    """Half-width t of an interval around its expectation that holds the mean of ``n``
+    independent draws from any distribution on an interval of length ``width``, except with
+    probability ``failure``.
+
+    Hoeffding's inequality, P(|mean - E[mean]| >= t) <= 2 exp(-2 n t^2 / width^2), gives
+    t = width sqrt(ln(2 / failure) / (2 n)).
+    """
+    return float(width * np.sqrt(np.log(2.0 / failure) / (2.0 * n)))
+
+
+def gaussian_mean_tolerance(n: int, std: float, failure: float) -> float:
+    """Half-width t of an interval around 0 that holds the mean of ``n`` independent draws from
+    N(0, std^2), except with probability ``failure``.
+
+    The mean is N(0, std^2 / n) and P(|Z| >= z) <= 2 exp(-z^2 / 2) for Z ~ N(0, 1), so
+    t = std sqrt(2 ln(2 / failure) / n).
+    """
+    return float(std * np.sqrt(2.0 * np.log(2.0 / failure) / n))
+
+
+def chi_square_interval(n: int, failure: float) -> tuple[float, float]:
+    """Interval (low, high) that holds S / n, for S a sum of ``n`` squared independent N(0, 1)
+    draws (chi-square with n degrees of freedom), except with probability ``failure``.
+
+    Laurent and Massart (2000): P(S - n >= 2 sqrt(n x) + 2 x) <= e^-x and
+    P(n - S >= 2 sqrt(n x)) <= e^-x. With x = ln(2 / failure) the two tails together have
+    probability at most ``failure``. For draws W ~ N(0, s^2), sum(W^2) / (n s^2) is such an S / n.
+    """
+    x = np.log(2.0 / failure)
+    return float(1.0 - 2.0 * np.sqrt(x / n)), float(1.0 + 2.0 * np.sqrt(x / n) + 2.0 * x / n)
+
+
+def check_statistic(
+    value: float,
+    low: float,
+    high: float,
+    *,
+    name: str,
+    what: str,
+    failure: float,
+    hint: str = "",
+) -> None:
+    """Assert that a statistic of random draws lies in [low, high].
+
+    The interval must come from a bound (above) under which a correct implementation falls
+    outside with probability at most ``failure``; the message says so, so that the student
+    knows a failure points to a bug and not to bad luck.
+
+    Parameters
+    ----------
+    value
+        The statistic, computed by the test from the draws of the code under test.
+    low, high
+        The interval a correct implementation lands in.
+    name
+        How the message names the code under test, e.g. ``"glorot_uniform(300, 200, rng)"``.
+    what
+        What the statistic is, e.g. ``"the mean of W**2 (the variance)"``.
+    failure
+        Probability that a correct implementation fails this check.
+    hint
+        Optional likely cause, shown when the check fails.
+    """
+    value = float(value)
+    if low <= value <= high:
+        return
+    raise AssertionError(
+        f"{name}: {what} is {value:.6g}, expected a value in [{low:.6g}, {high:.6g}].\n"
+        f"A correct implementation lands outside this interval with probability below "
+        f"{failure:.0e}: this is not bad luck." + (f"\nhint: {hint}" if hint else "")
+    )

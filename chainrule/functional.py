@@ -111,18 +111,6 @@ def _logits_and_labels(logits: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, n
     return logits, as_labels(y, logits.shape[0], logits.shape[1])
 
 
-def _mean_nll(log_p: np.ndarray, y: np.ndarray) -> float:
-    """(1/N) sum_n -log p_n[y_n] from log-probabilities (N, C) and labels (N,)."""
-    return -float(log_p[np.arange(y.shape[0]), y].sum()) / y.shape[0]
-
-
-def _minus_one_hot_over_n(P: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """(P - e(y)) / N, computed in place on the probabilities P (N, C)."""
-    P[np.arange(y.shape[0]), y] -= 1.0
-    P /= y.shape[0]
-    return P
-
-
 def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> float:
     """Mean negative log-likelihood (1/N) sum_n -log softmax(a_n)_{y_n}.
 
@@ -130,7 +118,7 @@ def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> float:
     Computed through log_softmax, so it is finite even for |logits| ~ 1e3.
     """
     logits, y = _logits_and_labels(logits, y)
-    return _mean_nll(log_softmax(logits), y)
+    return -float(log_softmax(logits)[np.arange(y.shape[0]), y].sum()) / y.shape[0]
 
 
 def softmax_cross_entropy_grad(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -139,18 +127,10 @@ def softmax_cross_entropy_grad(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
     Per example this is -(e(y) - f(x)); the 1/N comes from averaging over the batch.
     """
     logits, y = _logits_and_labels(logits, y)
-    return _minus_one_hot_over_n(softmax(logits), y)
-
-
-def softmax_cross_entropy_and_grad(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    """(:func:`softmax_cross_entropy`, :func:`softmax_cross_entropy_grad`) from one log_softmax.
-
-    softmax(A) = exp(log_softmax(A)), so the loss box of a classifier normalizes the logits
-    once per batch instead of twice. logits: (N, C), y: (N,); returns (float, (N, C) array).
-    """
-    logits, y = _logits_and_labels(logits, y)
-    log_p = log_softmax(logits)
-    return _mean_nll(log_p, y), _minus_one_hot_over_n(np.exp(log_p), y)
+    G = softmax(logits)
+    G[np.arange(y.shape[0]), y] -= 1.0
+    G /= y.shape[0]
+    return G
 
 
 def _prediction_and_target(pred: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -263,14 +263,28 @@ class Sequential(Module):
 
 class Loss(Module):
     """A box at the top of the graph: ``fprop(output, target)`` gives the mean batch loss and
-    ``bprop()`` its gradient with respect to ``output`` (∂L/∂L = 1 is implied)."""
+    ``bprop()`` its gradient with respect to ``output`` (∂L/∂L = 1 is implied).
+
+    fprop only caches its inputs next to the loss value; the gradient is computed by bprop, so
+    evaluating the loss alone (as a finite-difference check does thousands of times) costs no
+    backward work. Subclasses set ``value`` and ``gradient`` to the pair of functional formulas.
+    """
+
+    value: Callable[[np.ndarray, np.ndarray], float]
+    gradient: Callable[[np.ndarray, np.ndarray], np.ndarray]
 
     def __init__(self) -> None:
         super().__init__()
-        self._grad: np.ndarray | None = None
+        self._inputs: tuple[np.ndarray, np.ndarray] | None = None
+
+    def fprop(self, output: np.ndarray, target: np.ndarray) -> float:  # type: ignore[override]
+        loss = type(self).value(output, target)
+        self._inputs = (output, target)
+        return loss
 
     def bprop(self, grad_out: float = 1.0) -> np.ndarray:  # type: ignore[override]
-        return float(grad_out) * self._cached(self._grad)
+        output, target = self._cached(self._inputs)
+        return float(grad_out) * type(self).gradient(output, target)
 
 
 class SoftmaxCrossEntropy(Loss):
@@ -279,9 +293,8 @@ class SoftmaxCrossEntropy(Loss):
     fprop(logits (N, C), y (N,) integer labels in [0, C)) -> float.
     """
 
-    def fprop(self, logits: np.ndarray, y: np.ndarray) -> float:  # type: ignore[override]
-        loss, self._grad = F.softmax_cross_entropy_and_grad(logits, y)
-        return loss
+    value = staticmethod(F.softmax_cross_entropy)
+    gradient = staticmethod(F.softmax_cross_entropy_grad)
 
 
 class MeanSquaredError(Loss):
@@ -290,7 +303,5 @@ class MeanSquaredError(Loss):
     fprop(pred (N,) or (N, K), target of the same shape) -> float.
     """
 
-    def fprop(self, pred: np.ndarray, target: np.ndarray) -> float:  # type: ignore[override]
-        loss = F.squared_error(pred, target)
-        self._grad = F.squared_error_grad(pred, target)
-        return loss
+    value = staticmethod(F.squared_error)
+    gradient = staticmethod(F.squared_error_grad)

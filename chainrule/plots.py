@@ -1,24 +1,34 @@
-"""The pictures of the notebooks: loss contours with optimization paths, and loss curves.
+"""The pictures of the notebooks and of the explorers in :mod:`chainrule.widgets`.
 
-matplotlib is imported here and in :mod:`chainrule.widgets` only. A path is an array of
-parameter vectors θ_0, θ_1, ... of shape (T + 1, 2), row t being θ after t updates; a loss
-curve holds the training loss L(θ_t) of those rows. Nothing here computes an optimization: the
-numbers come from :mod:`chainrule.optim` (or the student's code) and are only drawn.
+- Optimization (notebook 2, learning-rate explorer): loss contours with optimization paths, and
+  loss curves. A path is an array of parameter vectors θ_0, θ_1, ... of shape (T + 1, 2), row t
+  being θ after t updates; a loss curve holds the training loss L(θ_t) of those rows.
+- Initialization (notebook 6, initialization explorer): a histogram of every layer's
+  activations h^(k), and per layer the spread of h^(k) and the gradient norm ‖∇_{W^(k)} L‖_F.
+
+matplotlib is imported here and in :mod:`chainrule.widgets` only. Nothing here trains or
+differentiates anything: the numbers come from the reference module (or the student's code) and
+are only drawn. An explorer's figure is laid out once and its artists updated in place;
+:func:`render_runs` redraws only the artists that change.
 """
 
 from __future__ import annotations
 
+import struct
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
 from matplotlib.contour import QuadContourSet
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
 
 #: Line colours of the two optimizers, the same in every picture.
 COLORS = {"GD": "tab:orange", "SGD": "tab:blue"}
@@ -97,6 +107,17 @@ def plot_paths(
     ax.set_xlabel(r"$\theta_1$")
     ax.set_ylabel(r"$\theta_2$")
     ax.legend(loc="best", fontsize="small")
+
+
+class BlitView(Protocol):
+    """What :func:`render_runs` needs of an explorer's view: the figure, the artists that change
+    with every setting, and the stored rendering of everything else (None until drawn)."""
+
+    figure: Figure
+    background: object
+
+    @property
+    def run_artists(self) -> list[Artist]: ...
 
 
 @dataclass
@@ -247,12 +268,12 @@ def show_run(
     view.by_update[name].set_data(np.arange(1, keep), losses[1:])
 
 
-def render_runs(view: ExplorerView) -> np.ndarray:
+def render_runs(view: BlitView) -> np.ndarray:
     """Render the figure on its Agg canvas and return the pixels (H, W, 4) uint8 RGBA.
 
     Blitting: the figure without the run artists is drawn in full once (after a change of
-    dataset) and kept as ``view.background``; every later call restores it and draws only
-    :attr:`ExplorerView.run_artists` on top, which costs a few milliseconds instead of a
+    dataset, depth or activation) and kept as ``view.background``; every later call restores it
+    and draws only ``view.run_artists`` on top, which costs a few milliseconds instead of a
     full draw. The picture is that of ``figure.canvas.draw()`` except that the run artists are
     stacked on top of all the others.
     """
@@ -268,3 +289,217 @@ def render_runs(view: ExplorerView) -> np.ndarray:
     for artist in view.run_artists:
         artist.axes.draw_artist(artist)
     return np.asarray(canvas.buffer_rgba())
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    """A PNG file of an opaque RGBA image (H, W, 4) uint8, such as :func:`render_runs` returns.
+
+    Written directly: 8-bit RGB (the alpha channel of an opaque figure carries nothing), no row
+    filter, zlib level 1. On a plot's large flat areas this is about the size Pillow gets with
+    its adaptive row filters, in a quarter of the time, which matters for an explorer that sends
+    a new PNG after every change of a control.
+    """
+    pixels = np.asarray(pixels)
+    if pixels.ndim != 3 or pixels.shape[2] != 4 or pixels.dtype != np.uint8:
+        raise ValueError(
+            f"pixels must be an (H, W, 4) uint8 array, got {pixels.dtype} {pixels.shape}"
+        )
+    height, width, _ = pixels.shape
+    rows = np.zeros((height, 1 + 3 * width), dtype=np.uint8)  # each row: filter type 0, RGB
+    rows[:, 1:] = pixels[:, :, :3].reshape(height, 3 * width)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 1))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+#: The per-layer panel of the initialization pictures spans these values; a value outside (a
+#: vanished or exploded gradient, an exact 0, an overflow) is drawn on the nearest edge.
+LAYER_RANGE = (1e-16, 1e16)
+#: Height of the tallest bin of a layer's histogram, in rows of the histogram panel.
+RIDGE_HEIGHT = 0.85
+
+
+def layer_histograms(
+    activations: Sequence[np.ndarray], value_range: tuple[float, float], bins: int
+) -> np.ndarray:
+    """Counts (L, bins) of each layer's activations h^(k) in ``bins`` equal bins of value_range.
+
+    activations: L arrays of any shape (a batch (N, H_k) per layer). Values below or above the
+    range are counted in the first or the last bin, so a layer whose activations exploded piles
+    up at the right edge; NaN and inf are not counted.
+    """
+    low, high = value_range
+    counts = np.zeros((len(activations), bins))
+    for k, h in enumerate(activations):
+        values = np.asarray(h, dtype=np.float64).ravel()
+        values = np.clip(values[np.isfinite(values)], low, high)
+        index = np.minimum(((values - low) * (bins / (high - low))).astype(np.intp), bins - 1)
+        counts[k] = np.bincount(index, minlength=bins)
+    return counts
+
+
+def bin_centers(value_range: tuple[float, float], bins: int) -> np.ndarray:
+    """Centres (bins,) of the equal bins of :func:`layer_histograms`."""
+    edges = np.linspace(value_range[0], value_range[1], bins + 1)
+    return 0.5 * (edges[:-1] + edges[1:])
+
+
+def clip_to_layer_range(values: Sequence[float] | np.ndarray) -> np.ndarray:
+    """``values`` clipped into :data:`LAYER_RANGE` for the log-scale panel; NaN and +inf (an
+    overflow) go to the top edge, so nothing non-finite is ever drawn."""
+    values = np.asarray(values, dtype=np.float64)
+    return np.clip(np.where(np.isnan(values), np.inf, values), *LAYER_RANGE)
+
+
+@dataclass
+class InitView:
+    """The two panels of an initialization picture and every artist that is updated in place.
+
+    ``ridges[k - 1]``: the histogram of layer k's activations h^(k), a step curve whose baseline
+    is row k of ``hist_ax`` (layer 1 at the bottom); the ridges of layers beyond the depth are
+    empty. ``std_line``: the standard deviation of h^(k), k = 1..L, and ``grad_line``:
+    ‖∇_{W^(k)} L‖_F, k = 1..L+1, both on ``layer_ax`` (log scale, clipped to
+    :data:`LAYER_RANGE`). ``status`` is the explorer's note on zeros, clipping and symmetry.
+    ``background``: the rendered figure without those artists (see :func:`render_runs`).
+    """
+
+    figure: Figure
+    hist_ax: Axes
+    layer_ax: Axes
+    ridges: list[Line2D]
+    baselines: LineCollection
+    std_line: Line2D
+    grad_line: Line2D
+    status: Text
+    background: object = None
+
+    @property
+    def run_artists(self) -> list[Artist]:
+        """The artists that change with every setting: ridges, the two layer lines, status."""
+        return [*self.ridges, self.std_line, self.grad_line, self.status]
+
+
+def init_view(hist_ax: Axes, layer_ax: Axes, max_depth: int) -> InitView:
+    """Put empty artists for up to ``max_depth`` layers on two axes of one figure.
+
+    Limits and labels that depend on the depth or the activation are set by :func:`show_layout`;
+    everything else is fixed here (no minor ticks, fixed label positions), so that redrawing the
+    changing artists never re-measures text.
+    """
+    hist_ax.set_title("histogram of the activations $h^{(k)}$", fontsize="medium", pad=4)
+    hist_ax.set_ylabel("layer k")
+    layer_ax.set_xlabel("layer k")
+    layer_ax.set_yscale("log")
+    layer_ax.set_ylim(*LAYER_RANGE)
+    layer_ax.yaxis.set_major_locator(LogLocator(base=10.0, numticks=9))
+    layer_ax.yaxis.set_minor_locator(NullLocator())
+    layer_ax.grid(alpha=0.3)
+    hist_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    for ax in (hist_ax, layer_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=ax is layer_ax))
+        ax.xaxis.set_label_coords(0.5, -0.11)
+        ax.yaxis.set_label_coords(-0.1, 0.5)
+    ridges = [
+        hist_ax.plot([], [], color="tab:blue", lw=1.2, ds="steps-mid")[0] for _ in range(max_depth)
+    ]
+    baselines = LineCollection([], colors="0.75", linewidths=0.8)
+    hist_ax.add_collection(baselines)
+    std_line = layer_ax.plot(
+        [], [], "s-", ms=4, lw=1.2, color="tab:green", label="std of $h^{(k)}$"
+    )[0]
+    grad_line = layer_ax.plot(
+        [], [], "o-", ms=4, lw=1.2, color="tab:red", label=r"$\|\nabla_{W^{(k)}} L\|_F$"
+    )[0]
+    layer_ax.legend(
+        loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize="small", frameon=False
+    )
+    status = layer_ax.text(
+        0.98,
+        0.03,
+        "",
+        transform=layer_ax.transAxes,
+        ha="right",
+        va="bottom",
+        fontsize="small",
+        color="tab:red",
+        bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 2},
+    )
+    return InitView(
+        figure=hist_ax.figure,
+        hist_ax=hist_ax,
+        layer_ax=layer_ax,
+        ridges=ridges,
+        baselines=baselines,
+        std_line=std_line,
+        grad_line=grad_line,
+        status=status,
+    )
+
+
+def show_layout(view: InitView, depth: int, value_range: tuple[float, float], label: str) -> None:
+    """Set what depends on the depth L and the activation only: the axes' limits, the
+    histograms' baselines and x label. The stored background is dropped: the next
+    :func:`render_runs` draws the figure in full."""
+    if not 1 <= depth <= len(view.ridges):
+        raise ValueError(f"depth must be in [1, {len(view.ridges)}], got {depth}")
+    low, high = value_range
+    view.hist_ax.set_xlim(low, high)
+    view.hist_ax.set_ylim(0.5, depth + 0.5)
+    view.hist_ax.set_xlabel(label)
+    view.baselines.set_segments(
+        [[(low, k - RIDGE_HEIGHT / 2), (high, k - RIDGE_HEIGHT / 2)] for k in range(1, depth + 1)]
+    )
+    view.layer_ax.set_xlim(0.5, depth + 1.5)
+    view.background = None
+
+
+def show_layers(
+    view: InitView,
+    centers: np.ndarray,
+    counts: np.ndarray,
+    stds: Sequence[float] | np.ndarray,
+    grad_norms: Sequence[float] | np.ndarray,
+) -> None:
+    """Put one network's numbers into the artists.
+
+    centers: (bins,) bin centres; counts: (L, bins) from :func:`layer_histograms`, each layer's
+    ridge scaled so its tallest bin is :data:`RIDGE_HEIGHT` rows high; stds: (L,) standard
+    deviations of h^(k); grad_norms: (L + 1,) norms ‖∇_{W^(k)} L‖_F.
+    """
+    for k, ridge in enumerate(view.ridges):
+        if k < len(counts):
+            peak = max(float(counts[k].max()), 1.0)
+            ridge.set_data(centers, k + 1 - RIDGE_HEIGHT / 2 + RIDGE_HEIGHT * counts[k] / peak)
+        else:
+            ridge.set_data([], [])
+    view.std_line.set_data(np.arange(1, len(stds) + 1), clip_to_layer_range(stds))
+    view.grad_line.set_data(np.arange(1, len(grad_norms) + 1), clip_to_layer_range(grad_norms))
+
+
+def plot_layers(
+    hist_ax: Axes,
+    layer_ax: Axes,
+    activations: Sequence[np.ndarray],
+    grad_norms: Sequence[float] | np.ndarray,
+    value_range: tuple[float, float],
+    *,
+    label: str = "$h$",
+    bins: int = 40,
+) -> InitView:
+    """The static picture of one network (notebook 6): both panels, from its activations
+    h^(1), ..., h^(L) (each (N, H_k)) and its gradient norms (L + 1,)."""
+    view = init_view(hist_ax, layer_ax, len(activations))
+    show_layout(view, len(activations), value_range, label)
+    with np.errstate(over="ignore", invalid="ignore"):
+        stds = [float(np.std(h)) for h in activations]
+    counts = layer_histograms(activations, value_range, bins)
+    show_layers(view, bin_centers(value_range, bins), counts, stds, grad_norms)
+    return view

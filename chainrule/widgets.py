@@ -1,5 +1,6 @@
-"""The learning-rate explorer: full-batch GD and minibatch SGD side by side on a 2-D loss.
+"""The explorers of the notebooks: learning rate (notebook 2) and initialization (notebook 6).
 
+**Learning-rate explorer**: full-batch GD and minibatch SGD side by side on a 2-D loss.
 Both datasets are least-squares problems in two parameters θ = (θ_1, θ_2), so the loss
 L(θ) = (1/N) Σ_t ½ (φ^(t)·θ - y^(t))² is a quadratic whose contours can be drawn:
 
@@ -12,7 +13,12 @@ The runs use :mod:`chainrule.optim` (``SGD`` with momentum and ``minibatches``):
 optimizer with one batch of all N examples per epoch. A run whose loss becomes non-finite or
 exceeds ``DIVERGENCE_FACTOR`` · L(θ_0) is stopped and reported as diverged.
 
-Display. The figure is built once; a change of a control updates the artists in place. With
+**Initialization explorer**: a network of L hidden layers of H units, its weights drawn by one
+of the initializers of :mod:`chainrule.init`, takes one forward and one backward pass (through
+the boxes of :mod:`chainrule.layers`) on a fixed batch; the figure shows the histogram of every
+layer's activations h^(k), and per layer their spread and the gradient norm ‖∇_{W^(k)} L‖_F.
+
+Display (both). The figure is built once; a change of a control updates the artists in place. With
 ``%matplotlib widget`` (ipympl) the figure's canvas is itself a widget and is redrawn with
 ``draw_idle``. With any other backend (the default inline one included) the figure has an Agg
 canvas of its own (no pyplot figure, so nothing is displayed twice or left open): every change
@@ -22,20 +28,19 @@ the pixels, as a PNG, into an ``ipywidgets.Image``.
 
 from __future__ import annotations
 
-import io
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import ipywidgets as widgets
 import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.image import imsave
 
-from chainrule import data, optim, plots
-from chainrule._validate import as_rng, positive_int, positive_number
+from chainrule import data, init, layers, optim, plots
+from chainrule._validate import as_float_array, as_rng, positive_int, positive_number
 
 N_EXAMPLES = 50
 MAX_EPOCHS = 25
@@ -177,7 +182,73 @@ def _check_range(value: object, name: str, low: float, high: float) -> float:
     return value
 
 
-class LearningRateExplorer(widgets.VBox):
+def _check_int_range(value: object, name: str, low: int, high: int) -> int:
+    return int(_check_range(positive_int(value, name), name, low, high))
+
+
+def _check_seed(seed: object) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    return int(seed)
+
+
+def _check_choice(value: object, name: str, choices: Mapping[str, object]) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
+    return str(value)
+
+
+#: Style of every control's description: as wide as its text.
+_STYLE = {"description_width": "initial"}
+
+
+class FigureExplorer(widgets.VBox):
+    """Controls above a figure that is built once and updated in place (what the explorers
+    share). A subclass lays out ``view`` (a :class:`chainrule.plots.BlitView`) on the figure of
+    :meth:`_figure`, then calls :meth:`render` after every change.
+
+    ``image`` is the PNG widget that shows the figure, or None under ipympl, where the figure's
+    canvas is itself the widget.
+    """
+
+    view: plots.BlitView
+    image: widgets.Image | None
+
+    def _figure(
+        self, interactive: bool | None, size: tuple[float, float]
+    ) -> tuple[Figure, widgets.DOMWidget]:
+        """The figure and the widget that shows it: ipympl's canvas if ``interactive`` (None:
+        if ipympl is the backend), else a bare Agg figure and an Image of PNG bytes (no pyplot
+        figure, so nothing is displayed twice or left open). Sets :attr:`image`."""
+        if interactive is None:
+            interactive = _uses_ipympl()
+        elif interactive and not _uses_ipympl():
+            raise ValueError(
+                "interactive=True needs the ipympl backend: run `%matplotlib widget` first"
+            )
+        if interactive:
+            import matplotlib.pyplot as plt
+
+            with plt.ioff():
+                figure = plt.figure(figsize=size, dpi=90)
+            figure.canvas.header_visible = False
+            self.image = None
+            return figure, figure.canvas
+        figure = Figure(figsize=size, dpi=90)
+        FigureCanvasAgg(figure)
+        self.image = widgets.Image(format="png")
+        return figure, self.image
+
+    def render(self) -> None:
+        """Redraw: ``draw_idle`` under ipympl, else blit the changing artists over the stored
+        background and put a PNG in ``image``."""
+        if self.image is None:
+            self.view.figure.canvas.draw_idle()
+            return
+        self.image.value = plots.png_bytes(plots.render_runs(self.view))
+
+
+class LearningRateExplorer(FigureExplorer):
     """Sliders for η, batch size, β, epochs and the dataset above the explorer's figure.
 
     Attributes for code and tests: ``controls`` (dict of the control widgets, keys "lr",
@@ -199,25 +270,15 @@ class LearningRateExplorer(widgets.VBox):
         interactive: bool | None = None,
     ) -> None:
         super().__init__()
-        if dataset not in DATASETS:
-            raise ValueError(f"dataset must be one of {sorted(DATASETS)}, got {dataset!r}")
+        dataset = _check_choice(dataset, "dataset", DATASETS)
         lr = _check_range(lr, "lr", *LR_RANGE)
-        batch_size = int(
-            _check_range(positive_int(batch_size, "batch_size"), "batch_size", 1, N_EXAMPLES)
-        )
+        batch_size = _check_int_range(batch_size, "batch_size", 1, N_EXAMPLES)
         momentum = _check_range(momentum, "momentum", 0.0, MAX_MOMENTUM)
-        epochs = int(_check_range(positive_int(epochs, "epochs"), "epochs", 1, MAX_EPOCHS))
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-            raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-        self.seed = int(seed)
+        epochs = _check_int_range(epochs, "epochs", 1, MAX_EPOCHS)
+        self.seed = _check_seed(seed)
         self.problems = {key: build(self.seed) for key, (_, build) in DATASETS.items()}
-        if interactive is None:
-            interactive = _uses_ipympl()
-        elif interactive and not _uses_ipympl():
-            raise ValueError(
-                "interactive=True needs the ipympl backend: run `%matplotlib widget` first"
-            )
-        style = {"description_width": "initial"}
+        figure, display = self._figure(interactive, (11.0, 3.4))
+        continuous = self.image is None
         self.controls: dict[str, widgets.ValueWidget] = {
             "lr": widgets.FloatLogSlider(
                 value=lr,
@@ -227,16 +288,16 @@ class LearningRateExplorer(widgets.VBox):
                 step=0.05,
                 description="learning rate η",
                 readout_format=".3g",
-                style=style,
-                continuous_update=interactive,
+                style=_STYLE,
+                continuous_update=continuous,
             ),
             "batch_size": widgets.IntSlider(
                 value=batch_size,
                 min=1,
                 max=N_EXAMPLES,
                 description="batch size",
-                style=style,
-                continuous_update=interactive,
+                style=_STYLE,
+                continuous_update=continuous,
             ),
             "momentum": widgets.FloatSlider(
                 value=momentum,
@@ -244,26 +305,24 @@ class LearningRateExplorer(widgets.VBox):
                 max=MAX_MOMENTUM,
                 step=0.01,
                 description="momentum β",
-                style=style,
-                continuous_update=interactive,
+                style=_STYLE,
+                continuous_update=continuous,
             ),
             "epochs": widgets.IntSlider(
                 value=epochs,
                 min=1,
                 max=MAX_EPOCHS,
                 description="epochs",
-                style=style,
-                continuous_update=interactive,
+                style=_STYLE,
+                continuous_update=continuous,
             ),
             "dataset": widgets.Dropdown(
                 options=[(label, key) for key, (label, _) in DATASETS.items()],
                 value=dataset,
                 description="dataset",
-                style=style,
+                style=_STYLE,
             ),
         }
-        figure, display = self._figure(interactive)
-        self.image = None if interactive else display
         self.view = plots.explorer_view(figure, MAX_EPOCHS, MAX_EPOCHS * N_EXAMPLES)
         self.runs: dict[str, Run] = {}
         c = self.controls
@@ -276,21 +335,6 @@ class LearningRateExplorer(widgets.VBox):
             control.observe(self._on_change, names="value")
         self._show_dataset()
         self.refresh()
-
-    @staticmethod
-    def _figure(interactive: bool) -> tuple[Figure, widgets.DOMWidget]:
-        """The figure and the widget that shows it: ipympl's canvas, or an Image of PNG bytes."""
-        size = (11.0, 3.4)
-        if interactive:
-            import matplotlib.pyplot as plt
-
-            with plt.ioff():
-                figure = plt.figure(figsize=size, dpi=90)
-            figure.canvas.header_visible = False
-            return figure, figure.canvas
-        figure = Figure(figsize=size, dpi=90)
-        FigureCanvasAgg(figure)
-        return figure, widgets.Image(format="png")
 
     @property
     def problem(self) -> LeastSquares:
@@ -341,16 +385,6 @@ class LearningRateExplorer(widgets.VBox):
         )
         self.render()
 
-    def render(self) -> None:
-        """Redraw: ``draw_idle`` under ipympl, else blit the runs and put a PNG in ``image``."""
-        if self.image is None:
-            self.view.figure.canvas.draw_idle()
-            return
-        buffer = io.BytesIO()
-        # compress_level 1: a third of the default's encoding time for a slightly larger PNG
-        imsave(buffer, plots.render_runs(self.view), format="png", pil_kwargs={"compress_level": 1})
-        self.image.value = buffer.getvalue()
-
 
 def learning_rate_explorer(**settings: object) -> LearningRateExplorer:
     """The explorer widget (display it as a notebook cell's last value).
@@ -361,3 +395,279 @@ def learning_rate_explorer(**settings: object) -> LearningRateExplorer:
     ``%matplotlib widget``, else PNG images).
     """
     return LearningRateExplorer(**settings)
+
+
+# -- The initialization explorer ---------------------------------------------------------------
+
+#: Weight initializers of the initialization explorer: key -> label of the dropdown.
+SCHEMES = {
+    "zeros": "zeros",
+    "constant": "constant c",
+    "normal": "normal N(0, σ²)",
+    "glorot": "Glorot uniform",
+    "he": "He normal",
+}
+
+
+class ActivationChoice(NamedTuple):
+    """A hidden activation of the initialization explorer: its name in the dropdown, its box,
+    the range of its histograms (values beyond it are counted in the last bin) and the
+    histograms' axis label."""
+
+    label: str
+    box: type[layers.Activation]
+    value_range: tuple[float, float]
+    axis_label: str
+
+
+ACTIVATIONS = {
+    "tanh": ActivationChoice("tanh", layers.Tanh, (-1.0, 1.0), "$h$ = tanh($a$)"),
+    "sigmoid": ActivationChoice("sigmoid", layers.Sigmoid, (0.0, 1.0), "$h$ = sigmoid($a$)"),
+    "relu": ActivationChoice(
+        "ReLU", layers.ReLU, (0.0, 4.0), "$h$ = ReLU($a$); values above 4 in the last bin"
+    ),
+}
+MAX_DEPTH = 20
+WIDTH_RANGE = (10, 300)
+#: Range of the slider that sets σ of "normal" and c of "constant".
+SCALE_RANGE = (1e-3, 10.0)
+PROBE_EXAMPLES = 256
+PROBE_CLASSES = 10
+HISTOGRAM_BINS = 40
+
+
+def initializer(scheme: str, scale: float = 1.0) -> init.Initializer:
+    """The initializer of ``scheme`` (a key of :data:`SCHEMES`): ``scale`` is the value c of
+    "constant" and the standard deviation σ of "normal", and is ignored by the others."""
+    scheme = _check_choice(scheme, "scheme", SCHEMES)
+    if scheme == "constant":
+        return init.constant(scale)
+    if scheme == "normal":
+        return init.normal(scale)
+    return {"zeros": init.zeros, "glorot": init.glorot_uniform, "he": init.he_normal}[scheme]
+
+
+@dataclass
+class Probe:
+    """One forward and backward pass of a freshly initialized network on a batch.
+
+    activations: h^(1), ..., h^(L), each (N, H); stds: (L,) the standard deviation of each
+    h^(k) over examples and units; grad_norms: (L + 1,), ‖∇_{W^(k)} L‖_F for k = 1..L+1 (the
+    last one is the output layer's), L the mean softmax cross-entropy; NaN when the forward pass
+    overflowed. net: the network probed, its parameters and gradients as they were.
+    """
+
+    activations: list[np.ndarray]
+    stds: np.ndarray
+    grad_norms: np.ndarray
+    net: layers.Sequential
+
+
+def probe_network(
+    weights: init.Initializer,
+    depth: int,
+    activation: str,
+    X: np.ndarray,
+    y: np.ndarray,
+    rng: np.random.Generator | int | None,
+) -> Probe:
+    """Forward and backward through a fresh network of ``chainrule.layers`` boxes.
+
+    The network has ``depth`` = L hidden layers of width H = D (X is (N, D)), each
+    Linear(H, H) then the ``activation`` box (a key of :data:`ACTIVATIONS`), and a Linear output
+    layer with C = max(y) + 1 classes; every W^(k) is drawn by ``weights`` from ``rng`` (biases
+    are 0). Forward on X, mean softmax cross-entropy with labels y (N,), then backward: the
+    δ recursion δ^(k) = (W^(k+1)ᵀ δ^(k+1)) ⊙ g'(a^(k)) runs through the boxes' ``bprop``.
+    """
+    depth = positive_int(depth, "depth")
+    box = ACTIVATIONS[_check_choice(activation, "activation", ACTIVATIONS)].box
+    X = as_float_array(X, "X", ndim=2)
+    rng = as_rng(rng)
+    width, classes = X.shape[1], int(np.max(y)) + 1
+    modules: list[layers.Module] = []
+    for _ in range(depth):
+        modules += [layers.Linear(width, width, init=weights, rng=rng), box()]
+    net = layers.Sequential([*modules, layers.Linear(width, classes, init=weights, rng=rng)])
+    loss = layers.SoftmaxCrossEntropy()
+    activations = []
+    h = X
+    with np.errstate(all="ignore"):
+        for module in net.modules:
+            h = module.fprop(h)
+            if isinstance(module, layers.Activation):
+                activations.append(h)
+        stds = np.array([np.std(a) for a in activations])
+        if not np.all(np.isfinite(h)):  # overflow: no loss, no gradient
+            return Probe(activations, stds, np.full(depth + 1, np.nan), net)
+        loss.fprop(h, y)
+        net.bprop(loss.bprop())
+        norms = [np.linalg.norm(g) for name, g in net.grads.items() if name.endswith(".W")]
+    return Probe(activations, stds, np.array(norms), net)
+
+
+def describe(probe: Probe) -> str:
+    """What the log-scale panel cannot show: exact zeros, values beyond its range, overflow,
+    and units that are all identical (the symmetry of a constant initialization)."""
+    norms, stds = probe.grad_norms, probe.stds
+    notes = []
+    zeros = [
+        f"{what} in {np.count_nonzero(values == 0)} of {len(values)} layers"
+        for what, values in (("‖∇W‖", norms), ("std h", stds))
+        if np.any(values == 0)
+    ]
+    if zeros:
+        notes.append("exactly 0: " + ", ".join(zeros))
+    values = np.concatenate([norms, stds])
+    finite = values[np.isfinite(values)]
+    low, high = plots.LAYER_RANGE
+    off_scale = np.count_nonzero((finite > 0) & (finite < low)) + np.count_nonzero(finite > high)
+    if off_scale:
+        notes.append(f"{off_scale} values beyond [{low:.0e}, {high:.0e}] drawn at the edge")
+    if finite.size < values.size:
+        notes.append("overflow: inf or NaN, drawn at the top")
+    width = probe.activations[0].shape[1]
+    if width > 1 and all(np.ptp(h, axis=1).max() == 0 for h in probe.activations):
+        notes.append("the units of each layer are all equal: symmetry is never broken")
+    return "\n".join(notes)
+
+
+class InitExplorer(FigureExplorer):
+    """Controls for the initializer, σ (or c), depth, width and activation above two panels:
+    the histogram of every hidden layer's activations, and per layer the spread of h^(k) and
+    the gradient norm ‖∇_{W^(k)} L‖_F, for one forward and backward pass on a fixed batch of
+    :data:`PROBE_EXAMPLES` inputs x ~ N(0, I) with random labels among :data:`PROBE_CLASSES`.
+
+    Attributes for code and tests: ``controls`` (dict of the control widgets, keys "scheme",
+    "scale", "depth", "width", "activation"; set ``.value`` to drive the explorer), ``view``
+    (:class:`chainrule.plots.InitView`), ``probe`` (the :class:`Probe` shown), ``X`` and ``y``
+    (the batch: the first ``width`` columns of X are the inputs) and ``image`` (the PNG widget,
+    or None under ipympl).
+    """
+
+    def __init__(
+        self,
+        *,
+        scheme: str = "glorot",
+        scale: float = 1.0,
+        depth: int = 10,
+        width: int = 100,
+        activation: str = "tanh",
+        seed: int = 0,
+        interactive: bool | None = None,
+    ) -> None:
+        super().__init__()
+        scheme = _check_choice(scheme, "scheme", SCHEMES)
+        scale = _check_range(scale, "scale", *SCALE_RANGE)
+        depth = _check_int_range(depth, "depth", 1, MAX_DEPTH)
+        width = _check_int_range(width, "width", *WIDTH_RANGE)
+        activation = _check_choice(activation, "activation", ACTIVATIONS)
+        self.seed = _check_seed(seed)
+        data_seed, self._weight_seed = np.random.SeedSequence(self.seed).spawn(2)
+        rng = np.random.default_rng(data_seed)
+        self.X = rng.standard_normal((PROBE_EXAMPLES, WIDTH_RANGE[1]))
+        self.y = rng.integers(0, PROBE_CLASSES, size=PROBE_EXAMPLES)
+        figure, display = self._figure(interactive, (11.0, 3.8))
+        continuous = self.image is None
+        self.controls: dict[str, widgets.ValueWidget] = {
+            "scheme": widgets.Dropdown(
+                options=[(label, key) for key, label in SCHEMES.items()],
+                value=scheme,
+                description="initializer",
+                style=_STYLE,
+            ),
+            "scale": widgets.FloatLogSlider(
+                value=scale,
+                base=10,
+                min=np.log10(SCALE_RANGE[0]),
+                max=np.log10(SCALE_RANGE[1]),
+                step=0.05,
+                description="σ or c",
+                readout_format=".3g",
+                style=_STYLE,
+                continuous_update=continuous,
+            ),
+            "depth": widgets.IntSlider(
+                value=depth,
+                min=1,
+                max=MAX_DEPTH,
+                description="hidden layers L",
+                style=_STYLE,
+                continuous_update=continuous,
+            ),
+            "width": widgets.IntSlider(
+                value=width,
+                min=WIDTH_RANGE[0],
+                max=WIDTH_RANGE[1],
+                step=10,
+                description="width H",
+                style=_STYLE,
+                continuous_update=continuous,
+            ),
+            "activation": widgets.Dropdown(
+                options=[(choice.label, key) for key, choice in ACTIVATIONS.items()],
+                value=activation,
+                description="activation",
+                style=_STYLE,
+            ),
+        }
+        figure.subplots_adjust(left=0.06, right=0.99, bottom=0.15, top=0.91, wspace=0.18)
+        hist_ax, layer_ax = figure.subplots(1, 2)
+        self.view = plots.init_view(hist_ax, layer_ax, MAX_DEPTH)
+        c = self.controls
+        self.children = (
+            widgets.HBox([c["scheme"], c["scale"], c["activation"]]),
+            widgets.HBox([c["depth"], c["width"]]),
+            display,
+        )
+        for control in self.controls.values():
+            control.observe(self._on_change, names="value")
+        self._show_layout()
+        self.refresh()
+
+    def _on_change(self, change: dict) -> None:
+        if change["owner"] in (self.controls["depth"], self.controls["activation"]):
+            self._show_layout()
+        self.refresh()
+
+    def _show_layout(self) -> None:
+        choice = ACTIVATIONS[self.controls["activation"].value]
+        plots.show_layout(
+            self.view, self.controls["depth"].value, choice.value_range, choice.axis_label
+        )
+
+    def compute(self) -> Probe:
+        """The probe of the current settings (nothing is drawn). The weights are drawn from a
+        generator re-seeded from ``seed`` each time: the same settings give the same picture."""
+        c = {key: control.value for key, control in self.controls.items()}
+        return probe_network(
+            initializer(c["scheme"], c["scale"]),
+            c["depth"],
+            c["activation"],
+            self.X[:, : c["width"]],
+            self.y,
+            np.random.default_rng(self._weight_seed),
+        )
+
+    def refresh(self) -> None:
+        """Recompute the probe, put it into the artists and redraw."""
+        c = self.controls
+        c["scale"].disabled = c["scheme"].value not in ("normal", "constant")
+        self.probe = self.compute()
+        value_range = ACTIVATIONS[c["activation"].value].value_range
+        counts = plots.layer_histograms(self.probe.activations, value_range, HISTOGRAM_BINS)
+        centers = plots.bin_centers(value_range, HISTOGRAM_BINS)
+        plots.show_layers(self.view, centers, counts, self.probe.stds, self.probe.grad_norms)
+        self.view.status.set_text(describe(self.probe))
+        self.render()
+
+
+def init_explorer(**settings: object) -> InitExplorer:
+    """The initialization explorer widget (display it as a notebook cell's last value).
+
+    Keyword arguments (all optional): scheme (a key of :data:`SCHEMES`: "zeros", "constant",
+    "normal", "glorot", "he"), scale (c of "constant", σ of "normal", in [1e-3, 10]), depth
+    (hidden layers, 1 to 20), width (units per layer, 10 to 300), activation ("tanh",
+    "sigmoid", "relu"), seed (int: fixes the batch and the weights), interactive (None: ipympl
+    canvas under ``%matplotlib widget``, else PNG images).
+    """
+    return InitExplorer(**settings)

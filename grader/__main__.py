@@ -6,6 +6,7 @@
     autograde  grade submitted/ in parallel, with a time limit per submission
     feedback   HTML feedback per student, hidden tests removed (nbgrader generate_feedback)
     export     grades CSV (nbgrader export) and a histogram of scores per exercise
+    html       a static HTML reading copy of the lectures, outputs included (make html)
 
 Run it from the course root (the directory of nbgrader_config.py) or pass --course.
 """
@@ -24,6 +25,7 @@ from grader.collect import DEFAULT_REGEXP, collect, count_notebooks
 from grader.course import Course, GraderError
 from grader.export import export
 from grader.feedback import feedback
+from grader.html import build_html
 from grader.release import release
 
 
@@ -117,6 +119,15 @@ def run_export(course: Course, args: argparse.Namespace) -> int:
     return 0
 
 
+def run_html(course: Course, args: argparse.Namespace) -> int:
+    """``html [ASSIGNMENT...] [--to DIR]``."""
+    destination = (args.to or course.root / "build" / "html").resolve()
+    pages = build_html(course, destination, args.assignments)
+    where = _relative(course, destination)
+    print(f"html: {len(pages) - 1} lecture page(s) and index.html in {where}/")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(
@@ -186,6 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("export", run_export, "write the grades CSV and a PNG of scores per exercise")
     sub.add_argument("--to", type=Path, help="CSV file (default: grades.csv in the course)")
     sub.add_argument("--plot", type=Path, help="PNG file (default: grades.png in the course)")
+
+    sub = command("html", run_html, "render the lectures to static HTML for reading")
+    add_assignments(sub)
+    sub.add_argument("--to", type=Path, help="folder (default: build/html in the course)")
     return parser
 
 

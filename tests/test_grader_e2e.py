@@ -15,12 +15,12 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
 import psutil
 import pytest
+from html_text import page_text
 
 from grader.__main__ import main
 from grader.check import delimited_regions
@@ -95,31 +95,6 @@ def scores_by_student(course: Path) -> dict[str, dict[str, float]]:
     for s in scores:
         result.setdefault(s.student, {})[s.cell] = s.score
     return result
-
-
-class _Text(HTMLParser):
-    """Visible text of an HTML page (code is split into highlighting spans)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        self._skip += tag in ("style", "script")
-
-    def handle_endtag(self, tag: str) -> None:
-        self._skip -= tag in ("style", "script")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-
-def page_text(path: Path) -> str:
-    parser = _Text()
-    parser.feed(path.read_text())
-    return "".join(parser.parts)
 
 
 @dataclass

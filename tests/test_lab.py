@@ -3,30 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
+from lab_server import TOKEN, free_port, get, stop, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[1]
-TOKEN = "chainrule-test"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get(url: str) -> tuple[int, bytes]:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return response.status, response.read()
 
 
 @pytest.mark.slow
@@ -43,15 +26,7 @@ def test_make_lab_serves_jupyterlab_with_nbgrader(tmp_path):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                status, page = get(f"{base}/lab?token={TOKEN}")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text())
-                time.sleep(0.5)
+        status, page = wait_until_serving(server, f"{base}/lab?token={TOKEN}", tmp_path / "lab.log")
         assert status == 200
         assert b"JupyterLab" in page
         _, contents = get(f"{base}/api/contents?token={TOKEN}")
@@ -64,15 +39,3 @@ def test_make_lab_serves_jupyterlab_with_nbgrader(tmp_path):
     finally:
         stop(server)
         log.close()
-
-
-def stop(server: subprocess.Popen) -> None:
-    """Stop the server's whole process group (make and the jupyter it started)."""
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=20)
-    except ProcessLookupError:
-        return
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()

@@ -33,6 +33,15 @@ def test_source_tests_and_setup(source: Path) -> None:
     assert "softmax" not in notebook.instructor_ids
 
 
+def test_manually_graded_answers_are_not_tests_but_run(tmp_path: Path) -> None:
+    notebook = toy.source_notebook()
+    manual = toy.metadata("explain", solution=True, grade=True, points=2)
+    notebook.cells.append(new_code_cell("answer = 'because'", metadata=manual))
+    source = read_source(toy.write(tmp_path / "manual.ipynb", notebook))
+    assert "explain" not in [t.grade_id for t in source.tests]
+    assert plan(source, notebook.cells)[-1].source == "answer = 'because'"
+
+
 def test_duplicate_test_ids_in_the_source_are_an_error(tmp_path: Path) -> None:
     notebook = toy.source_notebook()
     notebook.cells[6].metadata.nbgrader.grade_id = "test_sigmoid_grad"

@@ -8,15 +8,19 @@ they target with a message saying why.
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
+import psutil
 import pytest
 import trusted_notebooks as toy
 from nbformat.v4 import new_code_cell, new_notebook
 
-from grader.trusted import proxy
+from grader.trusted import environment, proxy
 from grader.trusted import recheck as trusted
 from grader.trusted.recheck import recheck
 
@@ -261,7 +265,7 @@ def test_a_crash_or_hang_fails_only_its_test(tmp_path: Path, source: Path) -> No
     )
     assert "ended (exit code 1)" in verdicts["test_sigmoid_grad"].message
     assert "MemoryError" in verdicts["test_numerical_gradient"].message
-    assert "ran longer than the time limit" in verdicts["test_softmax"].message
+    assert "ran longer than its time limit (2 s)" in verdicts["test_softmax"].message
 
 
 HOSTILE_CELLS = (
@@ -348,9 +352,7 @@ def test_sandbox_environment(tmp_path: Path) -> None:
     # The probe's test checks, in the grader, what the student's code sees.
     solutions = tmp_path / "solutions" / "probe"
     solutions.mkdir(parents=True)
-    setup = new_code_cell(
-        "import os", metadata={"tags": ["setup"], **toy.metadata("setup", locked=True)}
-    )
+    setup = new_code_cell("import os", metadata=toy.metadata("setup", ["setup"], locked=True))
     answer = new_code_cell(
         "def probe():\n    return {'cwd': os.getcwd(), 'files': sorted(os.listdir('.')),"
         " 'env': dict(os.environ)}\n",
@@ -380,7 +382,42 @@ def test_a_sandbox_that_cannot_start_is_an_error_not_a_zero(
     tmp_path: Path, source: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     submission = toy.write(tmp_path / "s.ipynb", toy.source_notebook())
-    proxy._pythonpath()  # cached with the real interpreter
+    environment.child_pythonpath()  # cached with the real interpreter
     monkeypatch.setattr(sys, "executable", "/bin/false")
     with pytest.raises(proxy.SandboxError, match="could not start"):
         recheck(submission, source)
+
+
+def test_the_sandbox_dies_with_the_grader(tmp_path: Path) -> None:
+    # A grader killed while a cell sleeps must not leave the sandbox behind.
+    grader = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time\nfrom pathlib import Path\n"
+            "from grader.trusted.proxy import Limits, Sandbox\n"
+            f"root = Path({str(tmp_path)!r})\n"
+            "(root / 'work').mkdir(); (root / 'home').mkdir()\n"
+            "cells = ['import time\\ntime.sleep(600)']\n"
+            "limits = Limits(cell_timeout=600)\n"
+            "deadline = time.monotonic() + 600\n"
+            "sandbox = Sandbox(root / 'work', root / 'home', cells, [[]], limits, deadline)\n"
+            "sandbox.ensure_started()\n",
+        ]
+    )
+    children: list[psutil.Process] = []
+    for _ in range(300):
+        children = [
+            child
+            for child in psutil.Process(grader.pid).children()
+            if "grader.trusted.sandbox" in " ".join(child.cmdline())
+        ]
+        if children:
+            break
+        time.sleep(0.05)
+    assert children, "the sandbox did not start"
+    time.sleep(1.0)  # let it reach the sleeping cell
+    grader.send_signal(signal.SIGKILL)
+    grader.wait()
+    gone, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive

@@ -7,6 +7,9 @@ Assertions are on the artists' data (``Line2D.get_xydata``), never on pixels.
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 
 import matplotlib
 
@@ -219,3 +222,24 @@ def test_plot_paths_draws_each_finite_prefix_over_the_contours():
     levels = plots.contour_levels(1.0, 5.0)
     assert levels[0] == pytest.approx(1.0 + 4e-3) and levels[-1] == pytest.approx(17.0)
     assert np.all(np.diff(levels) > 0)
+
+
+def test_under_ipympl_the_canvas_is_the_widget_and_redraws_in_place():
+    pytest.importorskip("ipympl")
+    script = """
+import numpy as np
+from chainrule.widgets import learning_rate_explorer
+explorer = learning_rate_explorer()
+canvas = explorer.view.figure.canvas
+assert type(canvas).__module__.startswith("ipympl"), type(canvas)
+assert explorer.image is None and explorer.children[-1] is canvas
+before = explorer.view.paths["SGD"].get_xydata().copy()
+explorer.controls["lr"].value = 0.5
+assert explorer.view.figure.canvas is canvas  # the same figure, updated in place
+assert not np.array_equal(before, explorer.view.paths["SGD"].get_xydata())
+"""
+    env = {**os.environ, "MPLBACKEND": "module://ipympl.backend_nbagg"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr

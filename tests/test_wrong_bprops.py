@@ -5,7 +5,8 @@ nbgrader. For each assignment, in a temporary copy of the course, the students a
 solution, the blank release, and one student per classic mistake — the solution with one
 solution cell's source edited to contain that mistake. One ``nbgrader autograde`` run grades
 them all (the two assignments in parallel, each in its own course copy), and the score of every
-test cell is read from the gradebook.
+test cell is read from the gradebook. The demo cells are left out of the submissions: grading
+does not need them, and without them the whole test takes about a minute.
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ def submissions(source: nbformat.NotebookNode, release: nbformat.NotebookNode, a
     notebooks = {"solution": answered(), "blank": release}
     for student, (cell, _, right, wrong) in MISTAKES[assignment].items():
         notebooks[student] = answered((cell, right, wrong))
-    for notebook in notebooks.values():  # grading needs no pictures: leave the demos out
+    for notebook in notebooks.values():  # the demos (cells without nbgrader metadata) are left out
         notebook.cells = [cell for cell in notebook.cells if "nbgrader" in cell.metadata]
     return notebooks
 
@@ -168,9 +169,14 @@ def nbgrader(course: Path, *args: str) -> subprocess.Popen:
     )
 
 
-def finish(process: subprocess.Popen, what: str) -> None:
-    log, _ = process.communicate(timeout=600)
-    assert process.returncode == 0, f"{what} failed:\n{log}"
+def run_in_parallel(courses: dict[str, Path], command: str) -> None:
+    """``nbgrader <command> <assignment>`` in each assignment's course, all at once."""
+    running = {
+        assignment: nbgrader(course, command, assignment) for assignment, course in courses.items()
+    }
+    for assignment, process in running.items():
+        log, _ = process.communicate(timeout=600)
+        assert process.returncode == 0, f"nbgrader {command} {assignment} failed:\n{log}"
 
 
 @pytest.fixture(scope="module")
@@ -182,8 +188,7 @@ def scores(tmp_path_factory) -> dict[str, dict[str, dict[str, float]]]:
         shutil.copy(ROOT / "nbgrader_config.py", course)
         shutil.copytree(ROOT / "solutions" / assignment, course / "solutions" / assignment)
         courses[assignment] = course
-    for assignment, course in courses.items():
-        finish(nbgrader(course, "generate_assignment", assignment), f"release of {assignment}")
+    run_in_parallel(courses, "generate_assignment")
     for assignment, course in courses.items():
         name = f"{assignment}.ipynb"
         source = nbformat.read(course / "solutions" / assignment / name, as_version=4)
@@ -192,9 +197,7 @@ def scores(tmp_path_factory) -> dict[str, dict[str, dict[str, float]]]:
             folder = course / "submitted" / student / assignment
             folder.mkdir(parents=True)
             nbformat.write(notebook, folder / name)
-    running = {a: nbgrader(c, "autograde", a) for a, c in courses.items()}  # in parallel
-    for assignment, process in running.items():
-        finish(process, f"autograde of {assignment}")
+    run_in_parallel(courses, "autograde")
     result = {}
     for assignment, course in courses.items():
         with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "chainrule") as gradebook:

@@ -208,7 +208,8 @@ STUBS["affine"] = (
 )
 
 
-def metadata(grade_id: str, **flags: object) -> dict:
+def metadata(grade_id: str, tags: list[str] | None = None, **flags: object) -> dict:
+    """Cell metadata as nbgrader writes it (schema 3); ``flags`` override its defaults."""
     nbgrader = {
         "grade_id": grade_id,
         "solution": False,
@@ -217,9 +218,8 @@ def metadata(grade_id: str, **flags: object) -> dict:
         "task": False,
         "schema_version": 3,
     }
-    extra = {key: flags.pop(key) for key in ("tags", "chainrule") if key in flags}
     nbgrader.update(flags)
-    return {"nbgrader": nbgrader, **extra}
+    return {"nbgrader": nbgrader, **({"tags": tags} if tags else {})}
 
 
 def source_notebook(
@@ -248,5 +248,6 @@ def source_notebook(
 
 
 def write(path: Path, notebook: nbformat.NotebookNode) -> Path:
+    """Save ``notebook`` at ``path`` and return the path."""
     nbformat.write(notebook, path)
     return path

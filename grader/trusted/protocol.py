@@ -2,19 +2,22 @@
 
 Values travel by value when they are plain data, never pickled: ``None``, ``bool``, ``int``,
 ``float`` (NaN and infinities included), ``complex``, ``str``, numpy scalars, numpy arrays of
-booleans or numbers (base64 of ``np.save(..., allow_pickle=False)``), and ``list``/``tuple``/
-``dict`` made of these. Anything else stays in the process that owns it and travels as a
-:class:`Ref` (a handle id). A random ``Generator`` travels as its state. Every container and
-array is tagged; a decoder rejects unknown tags, extra keys, oversized frames and arrays whose
-bytes do not match their header, so a hostile sender can only make a frame fail to decode.
+booleans or numbers (base64 of the npy file ``np.save(..., allow_pickle=False)`` writes), and
+``list``/``tuple``/``dict`` made of these. Anything else stays in the process that owns it and
+travels as a :class:`Ref` (a handle id). A random ``Generator`` travels as its state. Every
+container and array is tagged; a decoder rejects unknown tags, extra keys, oversized frames and
+arrays whose bytes do not match their header, so a hostile sender can only make a frame fail to
+decode.
 """
 
 from __future__ import annotations
 
+import ast
 import base64
 import builtins
-import io
+import functools
 import json
+import math
 import os
 import select
 import struct
@@ -38,7 +41,7 @@ _NUMERIC_KINDS = frozenset("biufc")
 RNG_BIT_GENERATORS = frozenset({"PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64"})
 
 Wire = Any
-"""A JSON-ready value: the encoded form of a :data:`Value`."""
+"""A JSON-ready value: what :func:`encode` makes of a value."""
 
 
 class ProtocolError(Exception):
@@ -129,26 +132,65 @@ def leaves(value: object, path: str) -> Iterator[tuple[str, object]]:
             yield from leaves(item, f"{path}[{key!r}]")
 
 
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+@functools.lru_cache(maxsize=256)
+def _npy_prefix(descr: str, shape: tuple[int, ...]) -> bytes:
+    """Magic, version 1.0 and header of an npy file, padded as ``np.save`` pads it."""
+    header = repr({"descr": descr, "fortran_order": False, "shape": shape}).encode("latin1")
+    header += b" " * (-(10 + len(header) + 1) % 64) + b"\n"
+    return _NPY_MAGIC + b"\x01\x00" + len(header).to_bytes(2, "little") + header
+
+
 def _array_to_text(array: np.ndarray) -> str:
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    """The npy file ``np.save(..., allow_pickle=False)`` would write, in base64."""
+    data = _npy_prefix(array.dtype.str, array.shape) + array.tobytes()
+    return base64.b64encode(data).decode("ascii")
+
+
+@functools.lru_cache(maxsize=256)
+def _npy_header(header: bytes) -> tuple[np.dtype, tuple[int, ...], bool]:
+    """dtype, shape and Fortran order of an npy header, or ProtocolError. Cached: the same few
+    headers come back call after call, and parsing one costs more than copying the data."""
+    try:
+        fields = ast.literal_eval(header.decode("latin1"))
+    except (SyntaxError, ValueError, UnicodeDecodeError, MemoryError, RecursionError):
+        raise ProtocolError("unreadable npy header") from None
+    if type(fields) is not dict or set(fields) != {"descr", "fortran_order", "shape"}:
+        raise ProtocolError("npy header must hold descr, fortran_order and shape")
+    descr, fortran, shape = fields["descr"], fields["fortran_order"], fields["shape"]
+    if type(descr) is not str or type(fortran) is not bool or type(shape) is not tuple:
+        raise ProtocolError("malformed npy header")
+    if len(shape) > 32 or not all(type(n) is int and n >= 0 for n in shape):
+        raise ProtocolError("malformed npy shape")
+    try:
+        dtype = np.dtype(descr)
+    except (TypeError, ValueError):
+        raise ProtocolError(f"unknown dtype {descr[:50]!r}") from None
+    if dtype.kind not in _NUMERIC_KINDS or dtype.fields is not None or dtype.subdtype:
+        raise ProtocolError(f"arrays of dtype {dtype} are not accepted")
+    return dtype, shape, fortran
 
 
 def _text_to_array(text: object) -> np.ndarray:
+    """Decode an npy file (format 1.0, as ``np.save`` writes it) of a boolean or numeric dtype:
+    the data must be exactly as long as the header says. Never unpickles."""
     if not isinstance(text, str):
         raise ProtocolError("array payload must be a string")
     try:
         raw = base64.b64decode(text, validate=True)
-        buffer = io.BytesIO(raw)
-        array = np.lib.format.read_array(buffer, allow_pickle=False)
-    except Exception as error:  # numpy raises several types for a bad header or payload
-        raise ProtocolError(f"undecodable array: {error}") from None
-    if buffer.tell() != len(raw):
-        raise ProtocolError("array payload has trailing bytes")
-    if array.dtype.kind not in _NUMERIC_KINDS or array.dtype.fields is not None:
-        raise ProtocolError(f"arrays of dtype {array.dtype} are not accepted")
-    return array
+    except ValueError:
+        raise ProtocolError("array payload is not base64") from None
+    if raw[:8] != _NPY_MAGIC + b"\x01\x00" or len(raw) < 10:
+        raise ProtocolError("array payload is not an npy 1.0 file")
+    end = 10 + int.from_bytes(raw[8:10], "little")
+    dtype, shape, fortran = _npy_header(raw[10:end])
+    data = memoryview(raw)[end:]
+    if len(data) != math.prod(shape) * dtype.itemsize:
+        raise ProtocolError("array data does not match its header")
+    flat = np.frombuffer(data, dtype=dtype)
+    return flat.reshape(shape, order="F" if fortran else "C").copy(order="K")
 
 
 def is_data_array(value: object) -> bool:

@@ -9,14 +9,10 @@ back as data or as more proxies. A proxy never answers a question about its *val
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -26,8 +22,7 @@ from typing import Any
 
 import numpy as np
 
-import chainrule
-from grader.trusted import protocol
+from grader.trusted import environment, protocol
 from grader.trusted.protocol import Deadline, ProtocolError, Ref, RngState, Wire
 
 STARTUP_SECONDS = 60.0
@@ -63,59 +58,6 @@ class SandboxError(RuntimeError):
 
 class Violation(AssertionError):
     """A tripwire fired, or a function changed an argument in place."""
-
-
-@functools.cache
-def _pythonpath() -> str | None:
-    """PYTHONPATH the child needs to import ``grader`` and ``chainrule`` (None if installed)."""
-    probe = (
-        "import importlib.util as u, sys; "
-        "sys.exit(not (u.find_spec('grader.trusted') and u.find_spec('chainrule')))"
-    )
-    with tempfile.TemporaryDirectory() as home:
-        env = child_environment(Path(home), pythonpath=None)
-        found = subprocess.run([sys.executable, "-c", probe], env=env, cwd=home, check=False)
-    if found.returncode == 0:
-        return None
-    roots = {Path(chainrule.__file__).resolve().parents[1], Path(__file__).resolve().parents[2]}
-    return os.pathsep.join(sorted(str(root) for root in roots))
-
-
-@functools.cache
-def _font_caches() -> tuple[Path, ...]:
-    """The grader's own matplotlib font cache files (building one takes a second or more)."""
-    if importlib.util.find_spec("matplotlib") is None:
-        return ()
-    import matplotlib
-
-    return tuple(sorted(Path(matplotlib.get_cachedir()).glob("fontlist-*.json")))
-
-
-def seed_home(home: Path) -> None:
-    """Give the child's empty home a copy of the grader's matplotlib font cache: a copy, so
-    that one submission cannot tamper with the cache another one reads."""
-    cache = home / ".cache" / "matplotlib"
-    cache.mkdir(parents=True, exist_ok=True)
-    for path in _font_caches():
-        shutil.copyfile(path, cache / path.name)
-
-
-def child_environment(home: Path, pythonpath: str | None) -> dict[str, str]:
-    """The child's whole environment: nothing of the grader's own is passed on."""
-    env = {
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.defpath.lstrip(":")]),
-        "HOME": str(home),
-        "LANG": "C.UTF-8",
-        "MPLBACKEND": "Agg",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONSAFEPATH": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-    }
-    if pythonpath:
-        env["PYTHONPATH"] = pythonpath
-    return env
 
 
 def _exit_status(returncode: int) -> str:
@@ -161,8 +103,7 @@ class Sandbox:
         self._channel: protocol.Channel | None = None
         self._deadline = deadline
         self._exports: dict[int, object] = {}
-        seed_home(home)
-        self._env = child_environment(home, _pythonpath())
+        self._env = environment.prepare(home)
 
     # -- the child process ------------------------------------------------------------------
 
@@ -177,7 +118,8 @@ class Sandbox:
         os.set_blocking(parent_write, False)
         with open(self.workdir.parent / "sandbox.log", "wb") as log:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "grader.trusted.sandbox", str(child_read), str(child_write)],
+                [sys.executable, "-m", "grader.trusted.sandbox"]
+                + [str(child_read), str(child_write), str(os.getpid())],
                 cwd=self.workdir,
                 env=self._env,
                 stdin=subprocess.DEVNULL,
@@ -212,7 +154,8 @@ class Sandbox:
             if time.monotonic() >= self.total_deadline:
                 limit = self.limits.total_timeout
                 return f"the time limit for the whole notebook ({limit:g} s) ran out"
-            return "it ran longer than the time limit: an infinite loop, or far too slow?"
+            limit = self.limits.timeout
+            return f"the test ran longer than its time limit ({limit:g} s): an endless loop?"
         if isinstance(error, protocol.ChannelClosed):
             return f"the process running the notebook's code ended ({status})"
         return f"the code interfered with the grader's channel ({error})"
@@ -273,6 +216,8 @@ class Sandbox:
                 self._deadline = min(
                     time.monotonic() + limits.cell_timeout + GRACE_SECONDS, self.total_deadline
                 )
+            if "err" in message:
+                raise ProtocolError(f"the sandbox failed: {str(message['err'])[:2000]}")
             for index, text in _cell_errors(message, len(self.cells)):
                 self.cell_notes[index] = text
         except (Deadline, ProtocolError) as error:
@@ -378,6 +323,17 @@ class Sandbox:
         with self._protocol():
             return protocol.decode(wire, self._resolve)
 
+    def _write_back(self, target: object, wire: Wire) -> str:
+        """Write an argument the student's function changed into the test's own array (a test
+        that allows changes in place); return what is wrong with the change, or ''."""
+        new = protocol.decode(wire, self._resolve)
+        if not (isinstance(target, np.ndarray) and isinstance(new, np.ndarray)):
+            raise ProtocolError("in-place change reported for an argument that is no array")
+        if new.shape != target.shape:
+            return f"changed the shape of an input array from {target.shape} to {new.shape}"
+        np.copyto(target, new, casting="same_kind")
+        return ""
+
     # -- the operations of a test -----------------------------------------------------------
 
     def begin_test(self, index: int, deadline: float, *, inplace: bool) -> None:
@@ -419,7 +375,7 @@ class Sandbox:
         with self._protocol():
             for ordinal, path, new in _changes(reply, len(found)):
                 problem = (
-                    _copy_back(found[ordinal], new, self)
+                    self._write_back(found[ordinal], new)
                     if self.inplace
                     else (
                         f"changed its input {path} in place: work on a copy (or build a new array)"
@@ -445,7 +401,7 @@ class Sandbox:
 
     def getattr(self, proxy: Proxy, name: str) -> object:
         reply = self._exchange({"op": "getattr", "ref": proxy._proxy_ref(self).id, "name": name})
-        return self._decode(reply.get("ok"))
+        return self._decode(reply["ok"])
 
     def setattr(self, proxy: Proxy, name: str, value: object) -> None:
         ref = proxy._proxy_ref(self).id
@@ -454,7 +410,7 @@ class Sandbox:
     def getitem(self, proxy: Proxy, key: object) -> object:
         ref = proxy._proxy_ref(self).id
         reply = self._exchange({"op": "getitem", "ref": ref, "key": self._encode(key)})
-        return self._decode(reply.get("ok"))
+        return self._decode(reply["ok"])
 
     def setitem(self, proxy: Proxy, key: object, value: object) -> None:
         ref = proxy._proxy_ref(self).id
@@ -472,7 +428,7 @@ class Sandbox:
         message = {"op": "builtin", "ref": proxy._proxy_ref(self).id, "function": function}
         if function == "contains":
             message["item"] = self._encode(item)
-        value = self._decode(self._exchange(message).get("ok"))
+        value = self._decode(self._exchange(message)["ok"])
         if type(value) is not expected:
             raise TypeError(f"{function}() of a {proxy._proxy_label} gave a {type(value).__name__}")
         return value
@@ -510,18 +466,6 @@ def _states(reply: dict[str, Any], size: int) -> Iterator[tuple[int, Wire]]:
 
 def _keep(item: Ref | RngState) -> Ref | RngState:
     return item
-
-
-def _copy_back(target: object, wire: Wire, sandbox: Sandbox) -> str:
-    """Write an argument the student's function changed back into the test's own array (for a
-    test that allows changes in place); return what is wrong with the change, or ''."""
-    new = protocol.decode(wire, sandbox._resolve)
-    if not (isinstance(target, np.ndarray) and isinstance(new, np.ndarray)):
-        raise ProtocolError("in-place change reported for an argument that is no array")
-    if new.shape != target.shape:
-        return f"changed the shape of an input array from {target.shape} to {new.shape}"
-    np.copyto(target, new, casting="same_kind")
-    return ""
 
 
 class Proxy:

@@ -89,6 +89,7 @@ class _Run:
 
     def __init__(
         self,
+        tests: tuple[TestCell, ...],
         sandbox: Sandbox,
         planned: list[PlannedCell],
         trusted: dict[str, Any],
@@ -104,6 +105,13 @@ class _Run:
             [cell.source for cell in planned if not cell.trusted],
             [cell.source for cell in planned if cell.trusted],
         )
+        self.used: dict[str, set[str]] = {}
+        """The names each test cell mentions."""
+        for test in tests:
+            tree = parse(test.source)
+            if tree is None:
+                raise ValueError(f"test cell {test.grade_id!r} is not valid Python")
+            self.used[test.grade_id] = names_used(tree)
 
     def verdict(self, test: TestCell, message: str) -> TestVerdict:
         if not message:
@@ -117,10 +125,7 @@ class _Run:
 
     def test(self, index: int, test: TestCell) -> TestVerdict:
         """Run test ``index`` against the sandbox, and remember the names it defines."""
-        tree = parse(test.source)
-        if tree is None:
-            raise ValueError(f"test cell {test.grade_id!r} is not valid Python")
-        used = names_used(tree)
+        used = self.used[test.grade_id]
         findings = self.code.findings(used, [*DEFAULT_FORBIDDEN, *test.forbid])
         if findings:
             return self.verdict(test, findings[0])
@@ -199,7 +204,7 @@ def recheck(
             deadline,
         )
         try:
-            run = _Run(sandbox, planned, trusted, limits, deadline)
+            run = _Run(source.tests, sandbox, planned, trusted, limits, deadline)
             return {test.grade_id: run.test(i, test) for i, test in enumerate(source.tests)}
         finally:
             sandbox.close()

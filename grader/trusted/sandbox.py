@@ -1,6 +1,6 @@
 """The sandbox child: runs a submission's code cells, then serves the grader's requests.
 
-Started by :mod:`grader.trusted.proxy` as ``python -m grader.trusted.sandbox READ_FD WRITE_FD``
+Started by :mod:`grader.trusted.proxy` as ``python -m grader.trusted.sandbox READ WRITE PID``
 in a temporary directory. The first request, ``start``, carries the resource limits, the code
 each test forbids and the cells to run; after it come requests on the student's objects (get
 globals, call, attribute and item access), each answered with a value or a reference. The
@@ -9,6 +9,7 @@ grader never trusts anything this process says beyond "here is data": it runs st
 
 from __future__ import annotations
 
+import ctypes
 import inspect
 import io
 import itertools
@@ -26,6 +27,8 @@ from traitlets.config import Config
 from grader.trusted import protocol
 from grader.trusted.protocol import Ref, RngState, Wire
 from grader.trusted.tripwire import Forbidden, Watch
+
+_PR_SET_PDEATHSIG = 1
 
 
 class CellTimeout(BaseException):
@@ -154,7 +157,16 @@ class Server:
                 request = self.channel.receive()
             except protocol.ChannelClosed:
                 return
-            self.channel.send(self.answer(request))
+            self.send(self.answer(request))
+
+    def send(self, reply: dict[str, Any]) -> None:
+        """Send a reply, or an error saying the reply was too large to send."""
+        try:
+            self.channel.send(reply)
+        except protocol.ChannelClosed:
+            raise
+        except protocol.ProtocolError as error:
+            self.channel.send({"err": {"type": "ValueError", "message": str(error)}})
 
     def answer(self, request: dict[str, Any]) -> dict[str, Any]:
         """The reply to one request; every exception becomes an ``err`` reply."""
@@ -207,7 +219,6 @@ class Server:
         config.HistoryManager.enabled = False
         self.shell = _Shell.instance(config=config)
         self.watch = Watch([Forbidden(names) for names in request["forbid"]])
-        signal.signal(signal.SIGALRM, _raise_cell_timeout)
         _set_limits(limits)
         errors = []
         for index, source in request["cells"]:
@@ -221,6 +232,7 @@ class Server:
         """Run one cell under the soft time limit; return its error as text ('' if none)."""
         assert self.shell is not None
         try:
+            signal.signal(signal.SIGALRM, _raise_cell_timeout)  # a cell may have replaced it
             signal.setitimer(signal.ITIMER_REAL, timeout)
             result = self.shell.run_cell(source, silent=True)
             signal.setitimer(signal.ITIMER_REAL, 0)
@@ -258,23 +270,23 @@ class Server:
         target = self.target(request)
         args = self.decode(request["args"])
         kwargs = self.decode(request["kwargs"])
+        arguments = [*args, *kwargs.values()]
         found = [
-            (path, value, value.tobytes() if isinstance(value, np.ndarray) else None)
-            for name, arg in zip(
-                _names(target, args, kwargs), [*args, *kwargs.values()], strict=True
-            )
-            for path, value in protocol.leaves(arg, name)
+            (position, path, value, value.tobytes() if isinstance(value, np.ndarray) else None)
+            for position, argument in enumerate(arguments)
+            for path, value in protocol.leaves(argument, "")
         ]
-        shapes = [np.shape(value) for _, value, _ in found]
+        shapes = [np.shape(value) for _, _, value, _ in found]
         with self.watch.graded(_label(target)):
             result = target(*args, **kwargs)
         mutated, states = [], []
-        for ordinal, (path, value, data) in enumerate(found):
+        for ordinal, (position, path, value, data) in enumerate(found):
             if isinstance(value, np.random.Generator):
                 states.append([ordinal, self.encode_value(RngState(value.bit_generator.state))])
             elif value.shape != shapes[ordinal] or value.tobytes() != data:
+                name = _names(target, args, kwargs)[position]
                 new = self.encode_value(value) if request["inplace"] else None
-                mutated.append([ordinal, path, new])
+                mutated.append([ordinal, name + path, new])
         return {"ok": self.encode_value(result), "mutated": mutated, "rngs": states}
 
     def getattr(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -330,7 +342,7 @@ class Server:
         while True:
             message = self.channel.receive()
             if "op" in message:
-                self.channel.send(self.answer(message))
+                self.send(self.answer(message))
                 continue
             if "err" in message:
                 error = message["err"]
@@ -338,9 +350,18 @@ class Server:
             return self.decode(message["ok"])
 
 
+def _die_with(parent: int) -> None:
+    """Have Linux kill this process when the grader dies, so that no sandbox outlives it."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the grader died before prctl
+        os._exit(1)
+
+
 def main(argv: list[str]) -> None:
-    """Serve the grader on the two pipe descriptors given as arguments."""
-    read_fd, write_fd = (int(arg) for arg in argv)
+    """Serve the grader: arguments are the two pipe descriptors and the grader's pid."""
+    read_fd, write_fd, parent = (int(arg) for arg in argv)
+    _die_with(parent)
     os.set_inheritable(read_fd, False)
     os.set_inheritable(write_fd, False)
     Server(protocol.Channel(read_fd, write_fd)).serve()

@@ -76,9 +76,13 @@ class Forbidden:
                 self.files[inspect.getfile(obj)] = name
             else:
                 self.codes.update((key, shown) for key, shown in _code_keys(obj, name))
+        self.filenames = frozenset(self.files) | {filename for filename, _, _ in self.codes}
+        """Every file holding forbidden code: a quick first test."""
 
     def match(self, code: Any) -> str | None:
         """The dotted name of the forbidden code ``code`` is, or None."""
+        if code.co_filename not in self.filenames:
+            return None
         module = self.files.get(code.co_filename)
         if module is not None:
             return f"{module}.{code.co_name}"

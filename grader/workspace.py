@@ -1,0 +1,55 @@
+"""The temporary course one submission is graded in: it holds nothing of ``solutions/``.
+
+nbgrader runs the student's notebook in a kernel whose working directory is the submission's
+autograded folder. In the real course, ``../../../solutions`` from there would be the
+instructor's notebooks. So :func:`make_workspace` builds a course of its own for each submission,
+in an empty temporary directory: ``nbgrader_config.py``, the non-notebook files of the
+assignment's source folder (data files the tests read: nbgrader copies them next to the
+notebook), and a copy of the submission. The gradebook is the real one (its URL is passed on,
+never a copy); the autograded folder is brought back into the real course afterwards
+(:func:`bring_back`). grader/SECURITY.md says what this does not hide.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from nbgrader.utils import find_all_files
+
+from grader.course import CONFIG_FILE, Course
+from grader.submissions import Submission, staging_folder
+
+
+def make_workspace(course: Course, submission: Submission, root: Path) -> Course:
+    """Fill the empty directory ``root`` with a course to grade ``submission`` in; return it.
+
+    ``course`` must carry the gradebook URL to use (``Course.db_url``).
+    """
+    if course.db_url is None:
+        raise ValueError("course must name its gradebook (db_url) to make a workspace of it")
+    if any(root.iterdir()):
+        raise ValueError(f"root must be an empty directory, {root} is not")
+    shutil.copy(course.root / CONFIG_FILE, root / CONFIG_FILE)
+    coursedir = course.coursedir()
+    for step in ("source", "submitted"):
+        relative = course.directory(step).relative_to(course.root)
+        student = "." if step == "source" else submission.student
+        origin = course.root / relative / student / submission.assignment
+        target = root / relative / student / submission.assignment
+        patterns = coursedir.ignore + (["*.ipynb"] if step == "source" else [])
+        for path in find_all_files(str(origin), patterns):
+            destination = target / Path(path).relative_to(origin)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, destination)
+    return Course(root, db_url=course.db_url)
+
+
+def bring_back(workspace: Course, course: Course, submission: Submission) -> Path:
+    """Copy the workspace's autograded folder of ``submission`` next to its place in ``course``
+    and return that staging folder (to :func:`grader.submissions.install` when complete)."""
+    staged = staging_folder(course, submission)
+    autograded = workspace.directory("autograded") / submission.student / submission.assignment
+    shutil.copytree(autograded, staged, dirs_exist_ok=True)
+    return staged
+

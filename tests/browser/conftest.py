@@ -1,0 +1,148 @@
+"""Fixtures of the browser tests: one JupyterLab server per session, Chromium, one page a test.
+
+The server's root is a temporary copy of ``lectures/`` in which each exercise is answered with
+the reference solution (a student who has done the work), except the first exercise of notebook
+01, which the Validate test answers through the editor. Without answers "Run All Cells" stops at
+the first stub (it raises NotImplementedError) and never reaches the widgets at the end.
+``nbgrader_config.py`` sits in the server's working directory: nbgrader's Validate handler reads
+its configuration from there (``os.getcwd()``) and from the Jupyter config path.
+
+Skipped, with the reason, when ``/usr/bin/chromium`` or the playwright package is missing; no
+browser is ever downloaded (``.ci/run`` installs Debian's ``chromium``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import nbformat
+import pytest
+from lab_server import TOKEN, free_port, stop, wait_until_serving
+
+from browser.jupyterlab import Lab, LabServer
+from grader.course import CONFIG_FILE
+
+if TYPE_CHECKING:  # playwright is imported only when a browser test runs
+    from playwright.sync_api import Browser
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+#: Headless Chromium in a container with no outside network: no sandbox (root), no GPU, and no
+#: background connections (without these, Chromium's own requests are refused and it stalls).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+#: The notebook whose first exercise the Validate test answers in the browser.
+VALIDATED = "01_derivatives"
+
+
+def first_exercise(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The first nbgrader solution cell of ``notebook``."""
+    return next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("solution"))
+
+
+def answer_exercises(release: Path, solution: Path, *, keep_first: bool) -> None:
+    """Give each solution cell of the ``release`` notebook the source of the cell with the same
+    nbgrader ``grade_id`` in ``solution``; with ``keep_first`` the first exercise stays a stub."""
+    notebook = nbformat.read(release, as_version=4)
+    answers = {
+        c.metadata.nbgrader["grade_id"]: c.source
+        for c in nbformat.read(solution, as_version=4).cells
+        if c.metadata.get("nbgrader", {}).get("solution")
+    }
+    exercises = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    for cell in exercises[1:] if keep_first else exercises:
+        cell.source = answers[cell.metadata.nbgrader["grade_id"]]
+    nbformat.write(notebook, release)
+
+
+@pytest.fixture(scope="session")
+def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """JupyterLab on 127.0.0.1 serving the answered copy of ``lectures/``."""
+    tmp = tmp_path_factory.mktemp("lab")
+    course = tmp / "course"
+    course.mkdir()
+    shutil.copy(REPO / CONFIG_FILE, course / CONFIG_FILE)
+    lectures = shutil.copytree(REPO / "lectures", course / "lectures")
+    for release in sorted(lectures.glob("*/*.ipynb")):
+        solution = REPO / "solutions" / release.relative_to(lectures)
+        answer_exercises(release, solution, keep_first=release.stem == VALIDATED)
+    port = free_port()
+    command = [
+        str(Path(sys.executable).parent / "jupyter"),
+        "lab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={TOKEN}",
+        f"--ServerApp.root_dir={lectures}",
+        "--LabApp.expose_app_in_browser=True",  # lets the tests read the notebook's state
+    ] + (["--allow-root"] if os.geteuid() == 0 else [])
+    # The user's own JupyterLab settings and workspaces (theme, keymap, open tabs) stay out, and
+    # no "get notified about Jupyter news?" toast covers the notebook.
+    news = (
+        tmp / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    )
+    news.parent.mkdir(parents=True)
+    news.write_text('{"fetchNews": "false"}')
+    env = {
+        **os.environ,
+        "JUPYTERLAB_SETTINGS_DIR": str(tmp / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces"),
+    }
+    log_path = tmp / "lab.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            command,
+            cwd=course,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(server, f"{base}/api/status?token={TOKEN}", log_path)
+        yield LabServer(base, TOKEN, lectures, log_path)
+    finally:
+        stop(server)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """Headless Debian Chromium through Playwright (skips when either is missing)."""
+    if not CHROMIUM.is_file():
+        pytest.skip(f"Chromium not found at {CHROMIUM} (Debian: apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("the playwright Python package is not installed (pip install playwright)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def lab(chromium: Browser, lab_server: LabServer, tmp_path: Path) -> Iterator[Lab]:
+    """A fresh browser page on the server; screenshots go to the test's ``tmp_path``."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        yield Lab(context.new_page(), lab_server, tmp_path)
+    finally:
+        context.close()

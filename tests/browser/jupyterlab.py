@@ -1,0 +1,148 @@
+"""Driving JupyterLab in a Playwright page the way a student does: menus, keys, toolbar."""
+
+from __future__ import annotations
+
+import base64
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import nbformat
+import pytest
+
+if TYPE_CHECKING:  # playwright is imported only when a browser test runs
+    from playwright.sync_api import Locator, Page
+
+#: Seconds for one notebook step in the browser (open, run all, validate) on a loaded 2-core
+#: machine; each takes 5-20 s normally.
+STEP_TIMEOUT = 120
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+#: The open notebook's code cells as JupyterLab's model has them (``window.jupyterapp`` exists
+#: with ``--LabApp.expose_app_in_browser``): each cell's execution count, whether it is queued or
+#: running, and its errors. The DOM is no use here: cells out of view are rendered lazily.
+_CODE_CELLS = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  return [...panel.content.model.cells].filter(c => c.type === 'code').map(c => ({
+    count: c.executionCount,
+    running: c.executionState === 'running',
+    errors: c.outputs.toJSON().filter(o => o.output_type === 'error')
+      .map(o => `${o.ename}: ${o.evalue}`),
+  }));
+}"""
+
+#: The bytes an <img> shows (a blob: URL from an ipywidgets Image, or a data: URL), base64.
+_IMAGE_BYTES = """async (img) => {
+  const bytes = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
+  let text = '';
+  for (const b of bytes) text += String.fromCharCode(b);
+  return btoa(text);
+}"""
+
+
+@dataclass(frozen=True)
+class LabServer:
+    """A running JupyterLab: base ``url``, ``token``, its ``root`` folder and its ``log``."""
+
+    url: str
+    token: str
+    root: Path
+    log: Path
+
+    def notebook_url(self, path: str) -> str:
+        """URL opening ``path`` (relative to ``root``) in a fresh workspace (no restored tabs)."""
+        return f"{self.url}/lab/tree/{path}?reset&token={self.token}"
+
+
+class Lab:
+    """One browser page on ``server``; screenshots are written to ``artifacts``."""
+
+    def __init__(self, page: Page, server: LabServer, artifacts: Path) -> None:
+        self.page = page
+        self.server = server
+        self.artifacts = artifacts
+        page.set_default_timeout(1000 * STEP_TIMEOUT)
+
+    def open(self, path: str) -> None:
+        """Open the notebook at ``path`` and wait until every cell is shown and the kernel idle."""
+        cells = len(nbformat.read(self.server.root / path, as_version=4).cells)
+        self.page.goto(self.server.notebook_url(path))
+        self.page.get_by_text(re.compile(r"\| Idle$")).wait_for()
+        self.page.wait_for_function(
+            f"document.querySelectorAll('.jp-Notebook .jp-Cell').length === {cells}"
+        )
+
+    def run_all(self) -> None:
+        """Run > Run All Cells; fail with the error shown if the run stopped before the end."""
+        self.page.locator(".lm-MenuBar-item", has_text="Run").click()
+        self.page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        # Finished: nothing queued or running, and every cell ran or an error stopped the run.
+        self.page.wait_for_function(
+            f"""() => {{
+              const cells = ({_CODE_CELLS})();
+              return !cells.some(c => c.running)
+                && (cells.every(c => c.count !== null) || cells.some(c => c.errors.length));
+            }}"""
+        )
+        cells = self.page.evaluate(_CODE_CELLS)
+        not_run = [i for i, cell in enumerate(cells) if cell["count"] is None]
+        if not_run:
+            self.page.screenshot(path=self.artifacts / "run_all_stopped.png")
+            errors = [error for cell in cells for error in cell["errors"]]
+            pytest.fail(f"Run All Cells stopped at {errors}: code cells {not_run} did not run")
+
+    def slider(self, label: str) -> Locator:
+        """The ipywidgets slider whose description contains ``label``."""
+        return self.page.locator(".widget-slider", has_text=label)
+
+    def output_of(self, widget: Locator) -> Locator:
+        """The cell output (without its prompt) holding ``widget``."""
+        return self.page.locator(".jp-OutputArea-output", has=widget)
+
+    def image_bytes(self, image: Locator) -> bytes:
+        """The bytes of the picture an ``<img>`` shows."""
+        return base64.b64decode(image.evaluate(_IMAGE_BYTES))
+
+    def settled_image(self, image: Locator, before: bytes) -> bytes:
+        """Wait until ``image`` differs from ``before`` and the kernel is idle with the picture
+        unchanged for a moment (several slider events may each redraw); return its bytes."""
+        idle = self.page.get_by_text(re.compile(r"\| Idle$"))
+        deadline = time.monotonic() + STEP_TIMEOUT
+        previous = before
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            current = self.image_bytes(image)
+            if current != before and current == previous and idle.is_visible():
+                return current
+            previous = current
+        pytest.fail(f"the figure did not change within {STEP_TIMEOUT} s of moving the slider")
+
+    def replace_line(self, cell_first_line: str, line: str, text: str) -> None:
+        """In the code cell starting with ``cell_first_line``, select the line showing ``line``
+        (from its indentation to its end) and put ``text`` in its place through the editor."""
+        cell = self.page.locator(
+            ".jp-CodeCell", has=self.page.locator(".cm-line", has_text=cell_first_line)
+        )
+        cell.locator(".cm-line", has_text=line).click()
+        self.page.keyboard.press("End")
+        self.page.keyboard.press("Shift+Home")
+        self.page.keyboard.insert_text(text)
+
+    def validate(self, screenshot: str) -> str:
+        """Press nbgrader's Validate button; return the result dialog's text (then close it)."""
+        self.page.locator(".jp-NotebookPanel-toolbar .validate-button").click()
+        dialog = self.page.locator(".jp-Dialog-content", has_text="Validation Results")
+        dialog.wait_for()
+        text = dialog.inner_text()
+        self.screenshot(dialog, screenshot)
+        dialog.get_by_role("button", name="Ok", exact=True).click()
+        dialog.wait_for(state="detached")
+        return text
+
+    def screenshot(self, element: Locator, name: str) -> Path:
+        """Save a screenshot of ``element`` as ``name`` among the test's artifacts."""
+        path = self.artifacts / name
+        element.screenshot(path=path)
+        return path

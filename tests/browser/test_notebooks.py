@@ -1,0 +1,77 @@
+"""The notebooks as a student meets them in JupyterLab: widgets answer the keyboard, Validate
+tells the truth.
+
+Screenshots are saved in each test's ``tmp_path``. With ``CHAINRULE_UPDATE_SCREENSHOTS=1`` the
+explorers' screenshots also replace the README's pictures in ``docs/``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import nbformat
+import pytest
+
+from browser.conftest import REPO, VALIDATED, first_exercise
+from browser.jupyterlab import PNG_SIGNATURE, Lab
+from grader.check import delimited_regions
+
+pytestmark = pytest.mark.slow
+
+UPDATE_SCREENSHOTS = "CHAINRULE_UPDATE_SCREENSHOTS"
+#: Key presses that move a slider's handle: each ArrowRight moves it one step.
+STEPS = 10
+
+
+@pytest.mark.parametrize(
+    ("assignment", "label", "picture"),
+    [
+        pytest.param("02_gradient_descent", "learning rate", "learning_rate_explorer.png", id="lr"),
+        pytest.param("06_initialization", "depth", "init_explorer.png", id="init"),
+    ],
+)
+def test_moving_the_explorer_slider_by_keyboard_redraws_the_figure(
+    lab: Lab, assignment: str, label: str, picture: str
+) -> None:
+    path = f"{assignment}/{assignment}.ipynb"
+    if not (lab.server.root / path).is_file():
+        pytest.skip(f"notebook {assignment[:2]} not released yet")
+    lab.open(path)
+    lab.run_all()
+    slider = lab.slider(label)
+    output = lab.output_of(slider)
+    figure = output.locator("img").last
+    value = slider.locator(".widget-readout").inner_text()
+    before = lab.image_bytes(figure)
+    assert before.startswith(PNG_SIGNATURE)
+    lab.screenshot(output, "before.png")
+
+    slider.locator(".noUi-handle").focus()
+    for _ in range(STEPS):
+        lab.page.keyboard.press("ArrowRight")
+
+    assert slider.locator(".widget-readout").inner_text() != value
+    after = lab.settled_image(figure, before)
+    assert after.startswith(PNG_SIGNATURE)
+    shot = lab.screenshot(output, "after.png")
+    if os.environ.get(UPDATE_SCREENSHOTS) == "1":
+        shutil.copy(shot, REPO / "docs" / picture)
+
+
+def test_validate_fails_on_the_stub_and_succeeds_once_the_exercise_is_answered(lab: Lab) -> None:
+    path = f"{VALIDATED}/{VALIDATED}.ipynb"
+    exercise = first_exercise(nbformat.read(REPO / "solutions" / path, as_version=4))
+    lines = exercise.source.splitlines()
+    (answer,) = delimited_regions(lines, "BEGIN SOLUTION", "END SOLUTION")
+    lab.open(path)
+
+    failed = lab.validate("validate_stub.png")
+    assert "The following cell failed" in failed and "NotImplementedError" in failed
+
+    lab.replace_line(lines[0], "raise NotImplementedError()", "\n".join(answer).lstrip())
+    passed = lab.validate("validate_answered.png")
+    assert "Success! Your notebook passes all the tests." in passed
+    # Validate saved the notebook first: the answer typed in the editor is on disk.
+    saved = first_exercise(nbformat.read(lab.server.root / path, as_version=4)).source
+    assert all(line.strip() in saved for line in answer)

@@ -1,0 +1,66 @@
+"""``make html``: one static page per lecture and an index, math typeset by a local MathJax, the
+figures of a finished run, and not one line of a reference answer or a hidden test."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from html_text import page_text
+
+from grader.check import delimited_regions
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+LECTURES = sorted((REPO / "lectures").glob("*/*.ipynb"))
+
+
+def source_lines(path: Path) -> list[str]:
+    """The stripped, non-blank source lines of every cell of the notebook at ``path``."""
+    cells = nbformat.read(path, as_version=4).cells
+    return [line.strip() for cell in cells for line in cell.source.splitlines() if line.strip()]
+
+
+def test_one_page_per_lecture_notebook_and_an_index_linking_them(reading_copy: Path) -> None:
+    pages = {p.name for p in reading_copy.glob("*.html")}
+    assert pages == {f"{p.stem}.html" for p in LECTURES} | {"index.html"}
+    links = re.findall(r'href="([^"]+\.html)"', (reading_copy / "index.html").read_text())
+    assert sorted(links) == sorted(pages - {"index.html"})
+
+
+def test_every_page_loads_the_local_mathjax(reading_copy: Path) -> None:
+    for page in reading_copy.glob("*.html"):
+        scripts = re.findall(r'<script[^>]+src="([^"]*MathJax[^"]*)"', page.read_text())
+        assert scripts, f"{page.name} loads no MathJax"
+        for script in scripts:
+            assert (reading_copy / script.split("?")[0]).is_file(), script
+    assert (reading_copy / "mathjax" / "config" / "local" / "chainrule.js").is_file()
+
+
+@pytest.mark.parametrize("lecture", LECTURES, ids=lambda p: p.stem)
+def test_page_shows_the_lecture_with_figures_and_no_answer(
+    reading_copy: Path, lecture: Path
+) -> None:
+    html = (reading_copy / f"{lecture.stem}.html").read_text()
+    text = page_text(reading_copy / f"{lecture.stem}.html")
+    released = source_lines(lecture)
+    missing = [line for line in released if line not in text]
+    assert not missing, f"lines of {lecture.name} missing from the page: {missing[:5]}"
+    assert "data:image/png;base64," in html  # the figures of the solution run
+    assert "widget-view+json" not in html  # widgets are shown as their pictures
+    solution = REPO / "solutions" / lecture.relative_to(REPO / "lectures")
+    lines = source_lines(solution)
+    hidden = [
+        line
+        for begin, end in (("BEGIN SOLUTION", "END SOLUTION"), ("BEGIN HIDDEN", "END HIDDEN"))
+        for region in delimited_regions(lines, begin, end)
+        for line in region
+        if line not in "\n".join(released)
+    ]
+    assert hidden, f"{solution.name} should have answers or hidden tests to hide"
+    leaked = [line for line in hidden if line in text]
+    assert not leaked, f"answer or hidden-test lines on the page: {leaked[:5]}"
+    assert not re.search(r"(BEGIN|END) (SOLUTION|HIDDEN TESTS)", text)
