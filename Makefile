@@ -23,9 +23,9 @@ $(STAMP): requirements.txt pyproject.toml
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=lectures --port=$(PORT) $(ALLOW_ROOT) $(LAB_ARGS)
 
-## test: set up .venv if needed, then run the whole test suite
+## test: set up .venv if needed, then run the whole test suite, one test file per core (at most 4)
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check chainrule grader benchmarks tests

@@ -6,8 +6,9 @@ Run every `nbgrader` command from the repository root; `python -m grader` drives
 
 import os
 
-from nbgrader.converters import GenerateAssignment, GenerateFeedback
+from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import DeduplicateIds, LimitOutput
 
 c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this file)
 
@@ -19,11 +20,13 @@ c.CourseDirectory.root = ROOT
 c.CourseDirectory.course_id = "chainrule"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "lectures"
-# Never copy tool artefacts from solutions/ into the release (or into a grading folder).
+# Never copy tool artefacts from solutions/ into the release (or into a grading folder), nor
+# the grader's record of a graded submission (grader/submissions.py) into the feedback.
 c.CourseDirectory.ignore = CourseDirectory.class_traits()["ignore"].default() + [
     ".nbgrader.log",
     "*.db",
     "*.db-journal",
+    ".chainrule-graded.json",
 ]
 
 # Gradebook: SQLite file next to this config (git-ignored). Any SQLAlchemy URL works instead,
@@ -45,6 +48,22 @@ c.Execute.extra_arguments = [
 ]
 # A student who deletes a test cell gets it back (and graded) instead of "needs manual grading".
 c.OverwriteCells.add_missing_cells = True
+# A renamed or duplicated grade_id makes nbgrader's OverwriteCells fail when it restores missing
+# cells: such cells become plain cells of the student's first (grader/preprocessors.py).
+_sanitize_steps = Autograde.class_traits()["sanitize_preprocessors"].default()
+c.Autograde.sanitize_preprocessors = (
+    _sanitize_steps[: _sanitize_steps.index(DeduplicateIds) + 1]
+    + ["grader.preprocessors.ForgetUnknownCells"]
+    + _sanitize_steps[_sanitize_steps.index(DeduplicateIds) + 1 :]
+)
+# nbgrader's LimitOutput counts lines only: one line of 100 MB would reach the autograded
+# notebook and the feedback whole. Cut every cell's output to 100,000 characters as well.
+_autograde_steps = Autograde.class_traits()["autograde_preprocessors"].default()
+c.Autograde.autograde_preprocessors = (
+    _autograde_steps[: _autograde_steps.index(LimitOutput) + 1]
+    + ["grader.preprocessors.LimitOutputSize"]
+    + _autograde_steps[_autograde_steps.index(LimitOutput) + 1 :]
+)
 
 # Release: nbgrader's pipeline, then notebook and cell metadata reduced to what students need
 # (editor state such as widget state or execution timestamps saved with a solution notebook is
@@ -54,9 +73,9 @@ c.GenerateAssignment.preprocessors = GenerateAssignment.class_traits()[
 ].default() + ["grader.preprocessors.NormalizeMetadata"]
 
 # Feedback: nbgrader shows the hidden tests in the feedback HTML (jupyter/nbgrader#917, #1363).
-# Ours removes them (nbgrader's ClearHiddenTests) and shortens each failed test's traceback to
-# its error message, which the hidden tests write for the student (a traceback would quote the
-# hidden test's source lines).
+# Ours removes them (nbgrader's ClearHiddenTests) and every output of the grading kernel but the
+# grader's verdict on each test (its score and why it lost points): the kernel has the hidden
+# tests at hand, so any output of the student's code could show them (grader/SECURITY.md).
 c.GenerateFeedback.preprocessors = GenerateFeedback.class_traits()["preprocessors"].default() + [
-    "grader.preprocessors.HideHiddenTests"
+    "grader.preprocessors.SafeFeedback"
 ]

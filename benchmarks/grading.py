@@ -53,7 +53,7 @@ def _grade(course: Course, submissions: list[Submission], jobs: int) -> float:
     start = time.perf_counter()
     outcomes = autograde(course, submissions, jobs=jobs, progress=False)
     seconds = time.perf_counter() - start
-    failures = [f"{o.submission}: {o.failure}" for o in outcomes if o.failure]
+    failures = [f"{o.submission}: {o.failure or o.error}" for o in outcomes if o.failure or o.error]
     if failures:
         raise RuntimeError("benchmark submissions failed to grade:\n" + "\n".join(failures))
     return seconds

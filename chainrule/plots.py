@@ -399,12 +399,13 @@ def init_view(hist_ax: Axes, layer_ax: Axes, max_depth: int) -> InitView:
     layer_ax.set_xlabel("layer k")
     layer_ax.set_yscale("log")
     layer_ax.set_ylim(*LAYER_RANGE)
-    layer_ax.yaxis.set_major_locator(LogLocator(base=10.0, numticks=9))
+    layer_ax.yaxis.set_major_locator(LogLocator(base=10.0, numticks=5))
     layer_ax.yaxis.set_minor_locator(NullLocator())
     layer_ax.grid(alpha=0.3)
     hist_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    hist_ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+    layer_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     for ax in (hist_ax, layer_ax):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=ax is layer_ax))
         ax.xaxis.set_label_coords(0.5, -0.11)
         ax.yaxis.set_label_coords(-0.1, 0.5)
     ridges = [

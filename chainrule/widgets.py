@@ -38,6 +38,7 @@ import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from threadpoolctl import threadpool_limits
 
 from chainrule import data, init, layers, optim, plots
 from chainrule._validate import as_float_array, as_rng, positive_int, positive_number
@@ -464,7 +465,7 @@ class Probe:
 
 
 def probe_network(
-    weights: init.Initializer,
+    init_weights: init.Initializer,
     depth: int,
     activation: str,
     X: np.ndarray,
@@ -475,8 +476,8 @@ def probe_network(
 
     The network has ``depth`` = L hidden layers of width H = D (X is (N, D)), each
     Linear(H, H) then the ``activation`` box (a key of :data:`ACTIVATIONS`), and a Linear output
-    layer with C = max(y) + 1 classes; every W^(k) is drawn by ``weights`` from ``rng`` (biases
-    are 0). Forward on X, mean softmax cross-entropy with labels y (N,), then backward: the
+    layer with C = max(y) + 1 classes; every W^(k) is drawn by ``init_weights`` from ``rng``
+    (biases are 0). Forward on X, mean softmax cross-entropy with labels y (N,), then backward: the
     δ recursion δ^(k) = (W^(k+1)ᵀ δ^(k+1)) ⊙ g'(a^(k)) runs through the boxes' ``bprop``.
     """
     depth = positive_int(depth, "depth")
@@ -486,8 +487,8 @@ def probe_network(
     width, classes = X.shape[1], int(np.max(y)) + 1
     modules: list[layers.Module] = []
     for _ in range(depth):
-        modules += [layers.Linear(width, width, init=weights, rng=rng), box()]
-    net = layers.Sequential([*modules, layers.Linear(width, classes, init=weights, rng=rng)])
+        modules += [layers.Linear(width, width, init=init_weights, rng=rng), box()]
+    net = layers.Sequential([*modules, layers.Linear(width, classes, init=init_weights, rng=rng)])
     loss = layers.SoftmaxCrossEntropy()
     activations = []
     h = X
@@ -497,7 +498,7 @@ def probe_network(
             if isinstance(module, layers.Activation):
                 activations.append(h)
         stds = np.array([np.std(a) for a in activations])
-        if not np.all(np.isfinite(h)):  # overflow: no loss, no gradient
+        if not np.all(np.isfinite(h)):  # overflow (far beyond the explorer's ranges): no loss
             return Probe(activations, stds, np.full(depth + 1, np.nan), net)
         loss.fprop(h, y)
         net.bprop(loss.bprop())
@@ -526,7 +527,9 @@ def describe(probe: Probe) -> str:
     if finite.size < values.size:
         notes.append("overflow: inf or NaN, drawn at the top")
     width = probe.activations[0].shape[1]
-    if width > 1 and all(np.ptp(h, axis=1).max() == 0 for h in probe.activations):
+    with np.errstate(invalid="ignore"):  # inf - inf after an overflow: not equal units
+        symmetric = all(np.ptp(h, axis=1).max() == 0 for h in probe.activations)
+    if width > 1 and symmetric:
         notes.append("the units of each layer are all equal: symmetry is never broken")
     return "\n".join(notes)
 
@@ -637,16 +640,22 @@ class InitExplorer(FigureExplorer):
 
     def compute(self) -> Probe:
         """The probe of the current settings (nothing is drawn). The weights are drawn from a
-        generator re-seeded from ``seed`` each time: the same settings give the same picture."""
+        generator re-seeded from ``seed`` each time: the same settings give the same picture.
+
+        The matrix products are small (256 examples, at most 300 units), so BLAS runs them on
+        one thread: with its thread pool they take 2 to 5 times longer, far more on a busy
+        machine (``python -m benchmarks widgets``).
+        """
         c = {key: control.value for key, control in self.controls.items()}
-        return probe_network(
-            initializer(c["scheme"], c["scale"]),
-            c["depth"],
-            c["activation"],
-            self.X[:, : c["width"]],
-            self.y,
-            np.random.default_rng(self._weight_seed),
-        )
+        with threadpool_limits(limits=1, user_api="blas"):
+            return probe_network(
+                initializer(c["scheme"], c["scale"]),
+                c["depth"],
+                c["activation"],
+                self.X[:, : c["width"]],
+                self.y,
+                np.random.default_rng(self._weight_seed),
+            )
 
     def refresh(self) -> None:
         """Recompute the probe, put it into the artists and redraw."""

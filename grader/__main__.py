@@ -3,7 +3,7 @@
     release    generate lectures/ from solutions/ (nbgrader generate_assignment)
     check      test the tests: solution full marks, blank release 0, lectures/ up to date
     collect    file an LMS download (folder or zip) into submitted/ (nbgrader zip_collect)
-    autograde  grade submitted/ in parallel, with a time limit per submission
+    autograde  grade submitted/ in parallel, with time and memory limits; --resume after a stop
     feedback   HTML feedback per student, hidden tests removed (nbgrader generate_feedback)
     export     grades CSV (nbgrader export) and a histogram of scores per exercise
     html       a static HTML reading copy of the lectures, outputs included (make html)
@@ -14,12 +14,13 @@ Run it from the course root (the directory of nbgrader_config.py) or pass --cour
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from grader.autograde import DEFAULT_TIMEOUT, autograde, find_submissions
+from grader.autograde import autograde
 from grader.check import check
 from grader.collect import DEFAULT_REGEXP, collect, count_notebooks
 from grader.course import Course, GraderError
@@ -27,6 +28,10 @@ from grader.export import export
 from grader.feedback import feedback
 from grader.html import build_html
 from grader.release import release
+from grader.submissions import find_submissions, not_graded
+from grader.worker import DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT, Limits
+
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 
 
 def _positive_int(text: str) -> int:
@@ -43,6 +48,21 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _size(text: str) -> int:
+    """A size in bytes from ``4G``, ``512M``, ``1.5GiB`` or a plain number of bytes."""
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?)\s*([KMGT]?)(?:i?B)?\s*", text, re.IGNORECASE)
+    if not match:
+        raise argparse.ArgumentTypeError(f"expected a size such as 4G or 512M, got {text!r}")
+    return int(float(match[1]) * _UNITS[match[2].upper()])
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    try:
+        return Limits(args.timeout, args.cell_timeout, args.memory_limit)
+    except ValueError as error:
+        raise GraderError(str(error)) from None
+
+
 def _relative(course: Course, path: Path) -> str:
     """``path`` relative to the course root when inside it, for shorter messages."""
     return str(path.relative_to(course.root)) if path.is_relative_to(course.root) else str(path)
@@ -57,7 +77,7 @@ def run_release(course: Course, args: argparse.Namespace) -> int:
 
 def run_check(course: Course, args: argparse.Namespace) -> int:
     """``check [ASSIGNMENT...]``: exit status 1 when any assignment has a problem."""
-    results = check(course, args.assignments, jobs=args.jobs, timeout=args.timeout)
+    results = check(course, args.assignments, jobs=args.jobs, limits=_limits(args))
     for result in results:
         print(result)
     failed = [r.assignment for r in results if not r.ok]
@@ -83,24 +103,46 @@ def run_collect(course: Course, args: argparse.Namespace) -> int:
 
 
 def run_autograde(course: Course, args: argparse.Namespace) -> int:
-    """``autograde [ASSIGNMENT...] [--student ID...]``: prints a summary and the failures."""
+    """``autograde [ASSIGNMENT...] [--student ID...] [--resume]``: prints a summary and what
+    went wrong; exit status 1 when a submission was not graded, 130 when interrupted."""
+    limits = _limits(args)
     submissions = find_submissions(course, args.assignments, args.student)
     if not submissions:
         raise GraderError(f"no submission to grade in {course.directory('submitted')}")
+    if args.resume:
+        skipped = len(submissions)
+        submissions = not_graded(course, submissions)
+        print(f"resume: {skipped - len(submissions)} submission(s) already graded, skipped")
+        if not submissions:
+            return 0
     start = time.perf_counter()
-    outcomes = autograde(
-        course, submissions, jobs=args.jobs, timeout=args.timeout, progress=not args.quiet
-    )
+    try:
+        outcomes = autograde(
+            course, submissions, jobs=args.jobs, limits=limits, progress=not args.quiet
+        )
+    except KeyboardInterrupt:
+        left = len(not_graded(course, submissions))
+        print(
+            f"interrupted: {len(submissions) - left} graded, {left} left; "
+            "run `python -m grader autograde --resume` to grade the rest",
+            file=sys.stderr,
+        )
+        return 130
     failed = [o for o in outcomes if o.failure is not None]
+    errors = [o for o in outcomes if o.error is not None]
     for outcome in failed:
-        print(f"not graded (score 0): {outcome.submission}: {outcome.failure}")
+        print(f"failed (score 0): {outcome.submission}: {outcome.failure}")
+    for outcome in errors:
+        print(f"NOT GRADED (grading machine error): {outcome.submission}: {outcome.error}")
     slowest = max(outcomes, key=lambda o: o.seconds)
     print(
-        f"autograde: {len(outcomes) - len(failed)} graded, {len(failed)} failed (score 0), "
-        f"{time.perf_counter() - start:.1f} s with {args.jobs} job(s); slowest "
-        f"{slowest.submission} {slowest.seconds:.1f} s"
+        f"autograde: {len(outcomes) - len(failed) - len(errors)} graded, {len(failed)} failed "
+        f"(score 0), {len(errors)} not graded, {time.perf_counter() - start:.1f} s with "
+        f"{args.jobs} job(s); slowest {slowest.submission} {slowest.seconds:.1f} s"
     )
-    return 0
+    if errors:
+        print("run `python -m grader autograde --resume` to grade what was not graded")
+    return 1 if errors else 0
 
 
 def run_feedback(course: Course, args: argparse.Namespace) -> int:
@@ -164,6 +206,19 @@ def build_parser() -> argparse.ArgumentParser:
             default=DEFAULT_TIMEOUT,
             help=f"seconds allowed per submission (default {DEFAULT_TIMEOUT:g})",
         )
+        sub.add_argument(
+            "--cell-timeout",
+            type=_positive_int,
+            help="seconds allowed per notebook cell, in the kernel and in the trusted re-check "
+            "(default: Execute.timeout of nbgrader_config.py)",
+        )
+        sub.add_argument(
+            "--memory-limit",
+            type=_size,
+            default=DEFAULT_MEMORY_LIMIT,
+            help="address space of each grading process, its kernel and its sandbox, e.g. 4G "
+            f"(default {DEFAULT_MEMORY_LIMIT // 1024**3}G)",
+        )
 
     add_assignments(command("release", run_release, "generate lectures/ from solutions/"))
 
@@ -190,6 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--student", action="extend", nargs="+", metavar="ID", help="only these students"
     )
     add_parallel(sub, jobs=1)
+    sub.add_argument(
+        "--resume",
+        action="store_true",
+        help="grade only the submissions not graded yet (after an interruption or a grading "
+        "machine error) or changed since they were graded",
+    )
     sub.add_argument("--quiet", action="store_true", help="no progress bar")
 
     add_assignments(command("feedback", run_feedback, "write HTML feedback into feedback/"))

@@ -1,20 +1,28 @@
-"""``autograde``: grade every submission with nbgrader, in parallel, each within a time limit.
+"""``autograde``: grade every submission, in parallel, each within its time and memory limits.
 
 Each (student, assignment) submission is graded by its own process (:func:`grader.worker.grade`),
-at most ``jobs`` at a time. Processes are forked from a server that has imported nbgrader once
-(``forkserver``), so a submission does not pay nbgrader's seconds-long import. A submission that
-cannot be graded (not a notebook, kernel death, over the time limit) is recorded with score 0 and
-the reason (:mod:`grader.failures`); the batch goes on.
+at most ``jobs`` at a time, in a temporary course of its own. Processes are forked from a server
+that has imported nbgrader once (``forkserver``), so a submission does not pay nbgrader's
+seconds-long import. Each submission ends in one of three ways:
 
-Gradebook writes: all processes write to one gradebook. Students are created up front (the only
-rows two processes could both create), and a SQLite gradebook is opened with a busy timeout so
-a writer waits for another's lock instead of failing with "database is locked".
+* graded: its scores and record are written (:mod:`grader.submissions`);
+* failed: it cannot be graded (not a notebook, kernel death, over the time limit): it is
+  recorded with score 0 and the reason (:mod:`grader.failures`);
+* not graded: the grading machine failed (the trusted re-check could not start, the gradebook
+  could not be written, the grading process was killed): nothing is recorded and the summary
+  says so; ``autograde --resume`` grades it, and whatever else has no record.
+
+The batch goes on in every case. Gradebook writes: all processes write to one gradebook.
+Students are created up front (the only rows two processes could both create), and a SQLite
+gradebook is opened with a busy timeout so a writer waits for another's lock instead of failing
+with "database is locked".
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import signal
 import tempfile
 import time
@@ -29,32 +37,22 @@ import psutil
 from nbgrader.api import MissingEntry
 from tqdm import tqdm
 
-from grader.course import Course, GraderError, select, with_busy_timeout
+from grader.course import Course, GraderError, with_busy_timeout
 from grader.failures import record_failure
-from grader.worker import Task, grade
-
-#: Default wall-clock limit for grading one submission, in seconds.
-DEFAULT_TIMEOUT = 600.0
-
-
-@dataclass(frozen=True, order=True)
-class Submission:
-    """One student's submission of one assignment, in ``submitted/<student>/<assignment>/``."""
-
-    student: str
-    assignment: str
-
-    def __str__(self) -> str:
-        return f"{self.student}/{self.assignment}"
+from grader.submissions import Submission
+from grader.worker import Limits, Result, Task, grade
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """How grading a submission went: ``failure`` is None when nbgrader graded it."""
+    """How grading a submission went: both reasons are None when it was graded."""
 
     submission: Submission
     seconds: float
     failure: str | None = None
+    """Why it could not be graded: it is recorded with score 0 and this reason."""
+    error: str | None = None
+    """Why the grading machine did not grade it: nothing is recorded."""
 
 
 @dataclass
@@ -66,21 +64,7 @@ class _Running:
     conn: Connection
     started: float
     log_path: Path
-
-
-def find_submissions(
-    course: Course, assignments: list[str] | None = None, students: list[str] | None = None
-) -> list[Submission]:
-    """Submissions in ``submitted/``, restricted to ``assignments`` and ``students`` if given."""
-    submitted = course.directory("submitted")
-    found = sorted(
-        Submission(folder.parent.name, folder.name)
-        for folder in submitted.glob("*/*")
-        if folder.is_dir()
-    )
-    wanted_assignments = set(select(assignments, sorted({s.assignment for s in found})))
-    wanted_students = set(select(students, sorted({s.student for s in found}), what="student"))
-    return [s for s in found if s.assignment in wanted_assignments and s.student in wanted_students]
+    workspace: Path
 
 
 def _prepare_gradebook(course: Course, submissions: Iterable[Submission]) -> None:
@@ -130,45 +114,57 @@ def kill_process_tree(pid: int) -> None:
             continue
 
 
+def _result(running: _Running) -> Result:
+    """What a grading process that ended by itself sent, or why it sent nothing."""
+    try:
+        if running.conn.poll():
+            return running.conn.recv()
+    except EOFError:  # the process died while sending
+        pass
+    try:
+        log_tail = running.log_path.read_text(errors="replace").strip().splitlines()[-3:]
+    except OSError:  # it ended before opening its log
+        log_tail = []
+    return Result(
+        error=f"the grading process ended without a result (exit code {running.process.exitcode})"
+        + (f": {' / '.join(log_tail)}" if log_tail else "")
+    )
+
+
+def _stop(running: _Running) -> None:
+    """Kill a grading process and everything it started, and remove its workspace."""
+    kill_process_tree(running.process.pid)
+    running.process.join()
+    running.conn.close()
+    shutil.rmtree(running.workspace, ignore_errors=True)
+
+
 def _finish(running: _Running, timed_out: float | None) -> Outcome:
-    """Collect a finished (or, with ``timed_out`` = the limit, killed) grading process."""
+    """Collect a finished (or, with ``timed_out`` = the limit, overdue) grading process."""
     seconds = time.monotonic() - running.started
     if timed_out is not None:
-        kill_process_tree(running.process.pid)
-    running.process.join()
-    if timed_out is not None:
-        failure: str | None = (
-            f"Grading was stopped at the time limit of {timed_out:g} s "
+        result = Result(
+            failure=f"Grading was stopped at the time limit of {timed_out:g} s "
             "(an endless loop, or code far slower than needed?)."
         )
     else:
-        try:
-            failure = running.conn.recv() if running.conn.poll() else _no_outcome(running)
-        except EOFError:  # the process died before sending its outcome
-            failure = _no_outcome(running)
-    running.conn.close()
-    return Outcome(running.submission, seconds, failure)
+        result = _result(running)
+    _stop(running)
+    return Outcome(running.submission, seconds, result.failure, result.error)
 
 
-def _no_outcome(running: _Running) -> str:
-    """The failure of a grading process that ended without sending an outcome."""
-    log_tail = running.log_path.read_text(errors="replace").strip().splitlines()[-3:]
-    return f"The grading process exited with code {running.process.exitcode}" + (
-        f": {' / '.join(log_tail)}" if log_tail else "."
-    )
-
-
-def _start(context: BaseContext, course: Course, submission: Submission, logs: Path) -> _Running:
+def _start(
+    context: BaseContext, course: Course, submission: Submission, logs: Path, limits: Limits
+) -> _Running:
     """Start the grading process of ``submission``; its output goes to a file in ``logs``."""
     log_path = logs / f"{submission.student}-{submission.assignment}.log"
-    task = Task(
-        course.root, str(course.db_url), submission.assignment, submission.student, log_path
-    )
+    workspace = Path(tempfile.mkdtemp(prefix="chainrule-grade-"))
+    task = Task(course.root, str(course.db_url), submission, workspace, log_path, limits)
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=grade, args=(task, sender), daemon=True)
     process.start()
     sender.close()
-    return _Running(submission, process, receiver, time.monotonic(), log_path)
+    return _Running(submission, process, receiver, time.monotonic(), log_path, workspace)
 
 
 def autograde(
@@ -176,18 +172,21 @@ def autograde(
     submissions: list[Submission],
     *,
     jobs: int = 1,
-    timeout: float = DEFAULT_TIMEOUT,
+    limits: Limits | None = None,
     progress: bool = True,
 ) -> list[Outcome]:
-    """Grade ``submissions`` with at most ``jobs`` processes, each within ``timeout`` seconds.
+    """Grade ``submissions`` with at most ``jobs`` processes, each within ``limits`` (default
+    :class:`grader.worker.Limits`).
 
-    Returns one outcome per submission, in the order of ``submissions``. Failed submissions are
-    already recorded (score 0 and the reason as feedback) when this returns.
+    Returns one outcome per submission, in the order of ``submissions`` (each graded once).
+    Failed submissions are recorded (score 0 and the reason as feedback) when this returns. On
+    KeyboardInterrupt the grading processes are killed; what they graded is kept, the rest has
+    no record.
     """
     if jobs < 1:
         raise ValueError(f"jobs must be a positive number of processes, got {jobs}")
-    if timeout <= 0:
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout}")
+    limits = limits or Limits()
+    submissions = list(dict.fromkeys(submissions))
     course = Course(course.root, db_url=with_busy_timeout(course.resolved_db_url))
     _prepare_gradebook(course, submissions)
     context = _context()
@@ -201,25 +200,26 @@ def autograde(
         try:
             while pending or running:
                 while pending and len(running) < jobs:
-                    started = _start(context, course, pending.popleft(), Path(logs))
+                    started = _start(context, course, pending.popleft(), Path(logs), limits)
                     running[started.process.sentinel] = started
-                next_deadline = min(r.started + timeout for r in running.values())
+                next_deadline = min(r.started + limits.timeout for r in running.values())
                 ready = wait(list(running), timeout=max(0.0, next_deadline - time.monotonic()))
                 now = time.monotonic()
                 for sentinel in list(running):
-                    overdue = now - running[sentinel].started >= timeout
+                    overdue = now - running[sentinel].started >= limits.timeout
                     if sentinel not in ready and not overdue:
                         continue
-                    outcome = _finish(running.pop(sentinel), None if sentinel in ready else timeout)
+                    timed_out = None if sentinel in ready else limits.timeout
+                    outcome = _finish(running.pop(sentinel), timed_out)
                     if outcome.failure is not None:
-                        submission = outcome.submission
-                        record_failure(
-                            course, submission.assignment, submission.student, outcome.failure
-                        )
+                        record_failure(course, outcome.submission, outcome.failure)
                     outcomes[outcome.submission] = outcome
                     bar.update()
-                    bar.set_postfix(failed=sum(o.failure is not None for o in outcomes.values()))
+                    bar.set_postfix(
+                        failed=sum(o.failure is not None for o in outcomes.values()),
+                        not_graded=sum(o.error is not None for o in outcomes.values()),
+                    )
         finally:
             for left in running.values():
-                kill_process_tree(left.process.pid)
+                _stop(left)
     return [outcomes[s] for s in submissions]

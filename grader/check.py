@@ -3,8 +3,10 @@
 For each assignment: the solution notebook, graded as a submission, gets every autograded point;
 the release notebook, graded unanswered, runs to the end and gets 0 on every autograded test;
 ``lectures/`` is byte for byte a fresh release; and no answer (text between the solution
-delimiters) nor hidden test reaches ``lectures/``. The real gradebook and ``submitted/`` are
-never touched. Manually graded cells are not counted.
+delimiters) nor hidden test reaches ``lectures/``. Grading includes the trusted re-check, so
+this asserts that ``recheck(source, source)`` passes every test and ``recheck(release, source)``
+none, and says which side (nbgrader's kernel or the re-check) failed a test. The real gradebook
+and ``submitted/`` are never touched. Manually graded cells are not counted.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from pathlib import Path
 import nbformat
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
-from grader.autograde import DEFAULT_TIMEOUT, Submission, autograde
+from grader.autograde import autograde
 from grader.course import CONFIG_FILE, Course, select
 from grader.release import release
 from grader.scores import CellScore, cell_scores
+from grader.submissions import GradedTest, Submission, graded_tests
+from grader.worker import Limits
 
 #: Student ids of the two notebooks graded in the copy of the course.
 SOLUTION, BLANK = "solution", "blank"
@@ -40,22 +44,34 @@ class AssignmentCheck:
     blank_points: tuple[float, float] = (0.0, 0.0)
     problems: list[str] = field(default_factory=list)
 
-    def add_test_scores(self, tests: list[CellScore]) -> None:
-        """Record the autograded test scores of the SOLUTION and BLANK submissions."""
+    def add_test_scores(
+        self, tests: list[CellScore], why: dict[tuple[str, str, str], GradedTest]
+    ) -> None:
+        """Record the autograded test scores of the SOLUTION and BLANK submissions; ``why``
+        holds the graded tests of both, by (student, notebook, cell), to say what failed."""
+
+        def problem(score: CellScore, notebook: str) -> str:
+            text = f"{score.notebook}/{score.cell} gives the {notebook} {score.score:g}/"
+            text += f"{score.max_score:g}"
+            graded = why.get((score.student, score.notebook, score.cell))
+            if graded is not None:
+                text += f" (in nbgrader's kernel {graded.nbgrader:g}, trusted re-check "
+                text += f"{'passed' if graded.trusted else 'failed'}"
+                text += f": {graded.message})" if graded.message else ")"
+            return text
+
         solution = [s for s in tests if s.student == SOLUTION]
         blank = [s for s in tests if s.student == BLANK]
         self.solution_points = (sum(s.score for s in solution), sum(s.max_score for s in solution))
         self.blank_points = (sum(s.score for s in blank), sum(s.max_score for s in blank))
         if not tests:
             self.problems.append("no autograded test cell")
+        self.problems += [problem(s, "solution") for s in solution if s.score != s.max_score]
+        self.problems += [problem(s, "unanswered release") for s in blank if s.score != 0]
         self.problems += [
-            f"{s.notebook}/{s.cell} gives the solution {s.score:g}/{s.max_score:g}"
-            for s in solution
-            if s.score != s.max_score
-        ] + [
-            f"{s.notebook}/{s.cell} gives the unanswered release {s.score:g}/{s.max_score:g}"
+            f"{s.notebook}/{s.cell}: the trusted re-check passes the unanswered release"
             for s in blank
-            if s.score != 0
+            if (graded := why.get((s.student, s.notebook, s.cell))) and graded.trusted
         ]
 
     @property
@@ -173,9 +189,10 @@ def check(
     assignments: list[str] | None = None,
     *,
     jobs: int = 2,
-    timeout: float = DEFAULT_TIMEOUT,
+    limits: Limits | None = None,
 ) -> list[AssignmentCheck]:
-    """Check ``assignments`` (default: every assignment with a source notebook)."""
+    """Check ``assignments`` (default: every assignment with a source notebook), grading
+    within ``limits`` (default :class:`grader.worker.Limits`)."""
     names = select(assignments, course.assignments())
     results = {name: AssignmentCheck(name) for name in names}
     with tempfile.TemporaryDirectory(prefix="grader-check-") as tmp:
@@ -184,14 +201,20 @@ def check(
         for name in names:
             results[name].problems += stale_release(course, copy, name) + leaks(course, name)
         submissions = _submit_references(copy, names)
-        for outcome in autograde(copy, submissions, jobs=jobs, timeout=timeout, progress=False):
-            if outcome.failure is not None:
+        for outcome in autograde(copy, submissions, jobs=jobs, limits=limits, progress=False):
+            reason = outcome.failure or outcome.error
+            if reason is not None:
                 notebook = "solution" if outcome.submission.student == SOLUTION else "release"
                 results[outcome.submission.assignment].problems.append(
-                    f"the {notebook} notebook could not be graded: {outcome.failure}"
+                    f"the {notebook} notebook could not be graded: {reason}"
                 )
         with copy.gradebook() as gradebook:
             tests = [s for s in cell_scores(gradebook, names) if s.autograded]
+        why = {
+            (submission.student, graded.notebook, graded.grade_id): graded
+            for submission in submissions
+            for graded in graded_tests(copy, submission)
+        }
     for name, result in results.items():
-        result.add_test_scores([s for s in tests if s.assignment == name])
+        result.add_test_scores([s for s in tests if s.assignment == name], why)
     return list(results.values())

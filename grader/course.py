@@ -42,6 +42,18 @@ def _put_interpreter_bin_on_path() -> None:
         os.environ["PATH"] = os.pathsep.join([bin_dir, path]) if path else bin_dir
 
 
+def with_driver(db_url: str) -> str:
+    """``db_url`` naming psycopg2 when it names PostgreSQL without a driver.
+
+    SQLAlchemy 2.1 reads a bare ``postgresql://`` as psycopg 3; the course installs psycopg2
+    (requirements.txt). A URL that names its driver is returned unchanged.
+    """
+    url = make_url(db_url)
+    if url.drivername != "postgresql":
+        return db_url
+    return url.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+
+
 def with_busy_timeout(db_url: str, seconds: float = SQLITE_BUSY_TIMEOUT) -> str:
     """Return ``db_url`` with a SQLite busy timeout, unchanged for other databases.
 
@@ -58,11 +70,13 @@ def with_busy_timeout(db_url: str, seconds: float = SQLITE_BUSY_TIMEOUT) -> str:
 class Course:
     """An nbgrader course directory holding ``nbgrader_config.py``.
 
-    ``db_url`` overrides the gradebook URL of the configuration when given.
+    ``db_url`` overrides the gradebook URL of the configuration when given, ``cell_timeout``
+    the seconds a notebook cell may run when graded (nbgrader's ``Execute.timeout``).
     """
 
     root: Path
     db_url: str | None = None
+    cell_timeout: int | None = None
 
     def __post_init__(self) -> None:
         root = Path(self.root).resolve()
@@ -75,11 +89,15 @@ class Course:
         _put_interpreter_bin_on_path()
 
     def config(self) -> Config:
-        """nbgrader's configuration of this course, with ``root`` and ``db_url`` overridden."""
+        """nbgrader's configuration of this course, with the overrides of this object."""
         config = PyFileConfigLoader(CONFIG_FILE, path=str(self.root)).load_config()
         config.CourseDirectory.root = str(self.root)
         if self.db_url is not None:
             config.CourseDirectory.db_url = self.db_url
+        if "db_url" in config.CourseDirectory:
+            config.CourseDirectory.db_url = with_driver(config.CourseDirectory.db_url)
+        if self.cell_timeout is not None:
+            config.Execute.timeout = self.cell_timeout
         return config
 
     def coursedir(self) -> CourseDirectory:

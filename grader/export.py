@@ -1,4 +1,8 @@
-"""``export``: the grades CSV (nbgrader's exporter) and a histogram of scores per exercise."""
+"""``export``: the grades CSV (nbgrader's exporter) and a histogram of scores per exercise.
+
+Nothing is exported while a submission is not graded (or changed since it was graded): its
+gradebook rows may be nbgrader's alone, without the trusted re-check (:mod:`grader.submissions`).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from nbgrader.apps import ExportApp
 
 from grader.course import Course, GraderError, run_app
 from grader.scores import CellScore, cell_scores
+from grader.submissions import require_graded
 
 
 def export_csv(course: Course, path: Path) -> None:
@@ -64,6 +69,7 @@ def plot_histograms(course: Course, scores: list[CellScore], path: Path) -> None
 
 def export(course: Course, csv_path: Path, plot_path: Path) -> None:
     """Write the grades CSV and the histogram PNG."""
+    require_graded(course)
     export_csv(course, csv_path)
     with course.gradebook() as gradebook:
         scores = cell_scores(gradebook)

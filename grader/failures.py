@@ -1,10 +1,10 @@
 """Record a submission that could not be graded: score 0 in the gradebook, and the reason.
 
 nbgrader deletes the autograded folder of a submission it fails to grade and leaves its grades
-unset ("needs manual grading"). A failed submission here gets every grade set to 0 and, in
-``autograded/<student>/<assignment>/``, one notebook per assignment notebook that says why. The
-feedback step renders that notebook like any other, so the student reads the reason. The
-submission itself is never touched.
+unset ("needs manual grading"). A failed submission here gets every grade set to 0 and an
+autograded folder with one notebook per assignment notebook that says why, and the record that
+it is graded (:mod:`grader.submissions`). The feedback step renders that notebook like any
+other, so the student reads the reason. The submission itself is never touched.
 """
 
 from __future__ import annotations
@@ -16,6 +16,15 @@ from nbformat.v4 import new_markdown_cell, new_notebook
 from sqlalchemy.exc import SAWarning
 
 from grader.course import Course
+from grader.scores import autograded_tests
+from grader.submissions import (
+    GradedTest,
+    Submission,
+    install,
+    staging_folder,
+    submission_digest,
+    write_record,
+)
 
 
 def failure_notebook(reason: str) -> nbformat.NotebookNode:
@@ -29,24 +38,38 @@ def failure_notebook(reason: str) -> nbformat.NotebookNode:
     return new_notebook(cells=[new_markdown_cell(text)])
 
 
-def record_failure(course: Course, assignment: str, student: str, reason: str) -> None:
-    """Give ``student`` 0 on every grade of ``assignment`` and write the reason as feedback."""
+def record_failure(course: Course, submission: Submission, reason: str) -> None:
+    """Give ``submission`` 0 on every grade and write the reason as its feedback."""
+    folder = course.directory("submitted") / submission.student / submission.assignment
+    digest = submission_digest(folder)
+    tests = []
     with course.gradebook() as gradebook, warnings.catch_warnings():
         # nbgrader's add_submission makes SQLAlchemy 2 warn that an autoflush skipped the new
         # submission's relationships; the submission and its grades are saved all the same.
         warnings.filterwarnings("ignore", category=SAWarning, message="Object of type")
-        gradebook.update_or_create_student(student)
-        submission = gradebook.update_or_create_submission(assignment, student)
-        notebook_names = [notebook.name for notebook in submission.notebooks]
-        for notebook in submission.notebooks:
+        gradebook.update_or_create_student(submission.student)
+        found = gradebook.update_or_create_submission(submission.assignment, submission.student)
+        notebook_names = [notebook.name for notebook in found.notebooks]
+        for notebook in found.notebooks:
+            names = autograded_tests(notebook.notebook)
             for grade in notebook.grades:
                 grade.auto_score = 0.0
                 grade.needs_manual_grade = False
+                if grade.cell.name in names:
+                    tests.append(
+                        GradedTest(
+                            notebook.name,
+                            grade.cell.name,
+                            0.0,
+                            float(grade.max_score),
+                            0.0,
+                            False,
+                            reason,
+                        )
+                    )
         gradebook.db.commit()
-
-    folder = course.directory("autograded") / student / assignment
-    folder.mkdir(parents=True, exist_ok=True)
+    staged = staging_folder(course, submission)
     for name in notebook_names:
-        path = folder / f"{name}.ipynb"
-        path.unlink(missing_ok=True)  # nbgrader leaves its outputs read-only
-        nbformat.write(failure_notebook(reason), path)
+        nbformat.write(failure_notebook(reason), staged / f"{name}.ipynb")
+    write_record(staged, digest, tests, failure=reason)
+    install(staged, course, submission)

@@ -1,9 +1,10 @@
 """``feedback``: one HTML page per student and assignment, from the autograded notebooks.
 
-nbgrader's ``generate_feedback`` does the work; ``nbgrader_config.py`` adds the steps that
-remove the hidden tests and keep only each failed test's message (:mod:`grader.preprocessors`).
-A submission that could not be graded has a one-cell autograded notebook saying why
-(:mod:`grader.failures`), rendered the same way.
+nbgrader's ``generate_feedback`` does the work; ``nbgrader_config.py`` adds the step that
+removes the hidden tests and every output from the first test on except the grader's verdicts
+(:class:`grader.preprocessors.SafeFeedback`). A submission that could not be graded has a
+one-cell autograded notebook saying why (:mod:`grader.failures`), rendered the same way. No
+feedback is made while a submission of the assignment is not graded (or changed since).
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from grader.course import Course, GraderError, check_result, select
+from grader.submissions import require_graded
 
 
 def autograded_assignments(course: Course) -> list[str]:
     """Assignments with at least one autograded submission."""
-    return sorted({p.name for p in course.directory("autograded").glob("*/*") if p.is_dir()})
+    folders = course.directory("autograded").glob("*/*")
+    return sorted({p.name for p in folders if p.is_dir() and not p.name.startswith(".")})
 
 
 def feedback(course: Course, assignments: list[str] | None = None) -> list[Path]:
@@ -23,6 +26,7 @@ def feedback(course: Course, assignments: list[str] | None = None) -> list[Path]
     names = select(assignments, autograded_assignments(course))
     if not names:
         raise GraderError("no autograded submission: run `python -m grader autograde` first")
+    require_graded(course, names)
     api = course.api()
     pages: list[Path] = []
     for name in names:

@@ -1,13 +1,13 @@
 """``html``: a static reading copy of the lectures (``make html``), for reading without a kernel.
 
-Each page is one lecture as a student receives it, with the pictures a finished notebook shows.
-nbconvert's HTMLExporter runs this pipeline on the solution notebook:
+Each page is one notebook of ``lectures/`` as a student receives it, with the pictures a
+finished notebook shows. nbconvert's HTMLExporter runs this pipeline on its solution notebook:
 
-1. execute it (nbconvert's ExecutePreprocessor, i.e. nbclient, in the notebook's folder; the
-   widgets' state is stored, so the pages can show them, without a kernel behind the sliders);
+1. execute it (nbconvert's ExecutePreprocessor, i.e. nbclient, in the notebook's folder, with
+   the widgets' state stored);
 2. remove the answers, hidden tests and mark schemes with nbgrader's own preprocessors
    (ClearSolutions, ClearHiddenTests, ClearMarkScheme, configured by ``nbgrader_config.py``):
-   the cell sources become exactly those of the release notebook in ``lectures/``;
+   the cell sources become those of the release notebook (``tests/test_html.py`` checks it);
 3. clear the outputs of the exercise and test cells (whatever the reference answer or a hidden
    test printed stays out); the other cells keep the outputs of the solution run;
 4. show each widget (an explorer) as the pictures it held at the end of the run: without a
@@ -154,27 +154,30 @@ def copy_mathjax(destination: Path) -> None:
 def build_html(
     course: Course, destination: Path, assignments: list[str] | None = None
 ) -> list[Path]:
-    """Write one page per lecture notebook of ``assignments`` (default: every assignment with a
-    source notebook), ``index.html`` and MathJax into ``destination``; return the pages, index
-    last."""
-    names = select(assignments, course.assignments())
+    """Write one page per lecture notebook (``lectures/``) of ``assignments`` (default: every
+    released assignment), ``index.html`` and MathJax into ``destination``; return the pages,
+    index last. The outputs come from running the lecture's solution notebook."""
+    names = select(assignments, course.assignments("release"))
     if not names:
-        raise GraderError(f"no lecture to render: {course.directory('source')} has none")
+        raise GraderError(f"no lecture to render: {course.directory('release')} has none")
     destination.mkdir(parents=True, exist_ok=True)
     copy_mathjax(destination)
     exporter = lecture_exporter(course)
     pages: list[Path] = []
     links: list[str] = []
     for name in names:
-        for solution in course.notebook_paths("source", name):
+        for lecture in course.notebook_paths("release", name):
+            solution = course.directory("source") / name / lecture.name
+            if not solution.is_file():
+                raise GraderError(f"{lecture} has no solution notebook {solution} to run")
             try:
                 body, _ = exporter.from_filename(str(solution))
             except CellExecutionError as error:
                 raise GraderError(f"{solution} failed to run:\n{error}") from None
-            page = destination / f"{solution.stem}.html"
+            page = destination / f"{lecture.stem}.html"
             page.write_text(body, encoding="utf-8")
             pages.append(page)
-            heading = title(nbformat.read(solution, as_version=4), solution.stem)
+            heading = title(nbformat.read(lecture, as_version=4), lecture.stem)
             links.append(f"- [{heading}]({page.name})")
     index = new_notebook(
         cells=[

@@ -10,9 +10,11 @@ from typing import Any
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbformat import NotebookNode
+from nbformat.v4 import new_output
 from nbgrader import utils
-from nbgrader.preprocessors import ClearHiddenTests
-from traitlets import Bool, List, Set
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
+from traitlets import Bool, Integer, List, Set
 
 
 class NormalizeMetadata(ClearMetadataPreprocessor):
@@ -34,13 +36,113 @@ class NormalizeMetadata(ClearMetadataPreprocessor):
     ).tag(config=True)
 
 
-class HideHiddenTests(ClearHiddenTests):
-    """Feedback step: remove the hidden tests and cut failed tests' tracebacks to their message.
+class ForgetUnknownCells(NbGraderPreprocessor):
+    """Autograde step, after DeduplicateIds: a cell of the submission whose nbgrader metadata
+    names no cell of the released notebook becomes a plain cell of the student's.
 
-    nbgrader's ClearHiddenTests removes the hidden test lines from the sources. The traceback of
-    a failed test would still quote the source lines around the failing ``assert``, so the
-    error output of an autograder test cell keeps only its last entry, ``Error: message`` (the
-    message the hidden test wrote for the student).
+    A renamed ``grade_id``, a made-up one, or the empty metadata DeduplicateIds leaves on a
+    duplicate otherwise make nbgrader's OverwriteCells fail with KeyError when it restores
+    missing cells (``add_missing_cells``), and the whole submission could not be graded. The
+    cells nbgrader knows (restored from the gradebook when missing) are not touched.
+    """
+
+    def preprocess(
+        self, nb: NotebookNode, resources: dict[str, Any]
+    ) -> tuple[NotebookNode, dict[str, Any]]:
+        """Drop the nbgrader metadata that names no released cell."""
+        ids = resources["nbgrader"]
+        with Gradebook(ids["db_url"]) as gradebook:
+            notebook = gradebook.find_notebook(ids["notebook"], ids["assignment"])
+            known = {cell.name for cell in notebook.source_cells}
+        for cell in nb.cells:
+            if "nbgrader" in cell.metadata and cell.metadata.nbgrader.get("grade_id") not in known:
+                del cell.metadata["nbgrader"]
+        return nb, resources
+
+
+#: What replaces the part of a cell's output past :attr:`LimitOutputSize.max_chars`.
+TRUNCATED = "\n... [output truncated by the grader: too long] ...\n"
+
+
+def _text_size(value: object) -> int:
+    """Characters of an output field: a string, a list of strings, or a dict of those."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, list):
+        return sum(_text_size(item) for item in value)
+    if isinstance(value, dict):
+        return sum(_text_size(item) for item in value.values())
+    return 0
+
+
+class LimitOutputSize(NbGraderPreprocessor):
+    """Autograde step: cut each cell's outputs to ``max_chars`` characters in all.
+
+    nbgrader's LimitOutput counts lines, so one line of 100 MB would go into the autograded
+    notebook, the feedback and the formgrader whole. Past the budget, stream text and plain
+    text are cut, other data is replaced by a note, and error outputs keep their type (a failed
+    cell stays failed) with their message cut. Output types are kept, so nbgrader's scores
+    do not change.
+    """
+
+    max_chars = Integer(100_000, help="Characters of output kept per cell.").tag(config=True)
+
+    def preprocess_cell(
+        self, cell: NotebookNode, resources: dict[str, Any], cell_index: int
+    ) -> tuple[NotebookNode, dict[str, Any]]:
+        """Cut the outputs of a code cell to the budget."""
+        if cell.cell_type != "code":
+            return cell, resources
+        budget = self.max_chars
+        for output in cell.outputs:
+            size = _text_size(output.get("text")) + _text_size(output.get("data"))
+            size += _text_size(output.get("evalue")) + _text_size(output.get("traceback"))
+            if size > budget:
+                self._cut(output, max(budget, 0))
+            budget -= size
+        return cell, resources
+
+    @staticmethod
+    def _cut(output: NotebookNode, keep: int) -> None:
+        if output.output_type == "stream":
+            output.text = output.text[:keep] + TRUNCATED
+        elif output.output_type == "error":
+            output.evalue = output.evalue[:keep] + TRUNCATED
+            output.traceback = [TRUNCATED.strip()]
+        else:
+            plain = output.data.get("text/plain", "")
+            plain = "".join(plain) if isinstance(plain, list) else str(plain)
+            output.data = {"text/plain": plain[:keep] + TRUNCATED}
+
+
+#: Metadata key of the output, written by the grader (:mod:`grader.verdicts`), that says how a
+#: test was scored.
+VERDICT_KEY = "chainrule_verdict"
+
+#: What the feedback shows instead of the outputs it leaves out.
+HIDDEN_OUTPUT = "(output not shown in the feedback: your notebook has it)"
+
+
+def is_test_cell(cell: NotebookNode) -> bool:
+    """Whether ``cell`` is an autograder test: a code grade cell that is not an answer."""
+    return cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell)
+
+
+def is_verdict(output: NotebookNode) -> bool:
+    """Whether ``output`` is the grader's verdict on a test (see :mod:`grader.verdicts`)."""
+    return VERDICT_KEY in output.get("metadata", {})
+
+
+class SafeFeedback(ClearHiddenTests):
+    """Feedback step: no hidden test, and no output of the student's kernel.
+
+    nbgrader's ClearHiddenTests removes the hidden test lines from the sources. But the kernel
+    that ran the notebook had the hidden tests at hand: nbgrader executes them from a copy of
+    the notebook in the kernel's working directory, and once a test cell has run its source is
+    in ``In``, in frames, in input hooks. Any output of that kernel (``print(In[-2])``, or the
+    message of an exception) can show them. So code cells keep no output but the grader's
+    verdicts (:mod:`grader.verdicts`), which come from outside the kernel: the score of each
+    test and why it lost points. The instructor still sees every output in ``autograded/``.
     """
 
     #: Accepts the ``NbConvertBase.display_data_priority`` that nbconvert's HTMLExporter sets,
@@ -50,10 +152,11 @@ class HideHiddenTests(ClearHiddenTests):
     def preprocess_cell(
         self, cell: NotebookNode, resources: dict[str, Any], cell_index: int
     ) -> tuple[NotebookNode, dict[str, Any]]:
-        """Clear the hidden tests, then shorten the errors of autograder test cells."""
+        """Clear the hidden tests, then every output but the verdicts."""
         cell, resources = super().preprocess_cell(cell, resources, cell_index)
-        if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
-            for output in cell.outputs:
-                if output.output_type == "error":
-                    output.traceback = output.traceback[-1:]
+        if cell.cell_type == "code":
+            kept = [output for output in cell.outputs if is_verdict(output)]
+            if len(kept) < len(cell.outputs) and not is_test_cell(cell):
+                kept.append(new_output("stream", name="stdout", text=HIDDEN_OUTPUT + "\n"))
+            cell.outputs = kept
         return cell, resources

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nbgrader.api import Gradebook, GradeCell
+from nbgrader.api import Gradebook, Notebook
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,16 @@ class CellScore:
     """True for an autograder test (a code grade cell that is not an answer cell)."""
 
 
+def autograded_tests(notebook: Notebook) -> set[str]:
+    """Names of the autograder's test cells of ``notebook``: code grade cells, not answers."""
+    answers = {cell.name for cell in notebook.solution_cells}
+    return {
+        cell.name
+        for cell in notebook.grade_cells
+        if cell.cell_type == "code" and cell.name not in answers
+    }
+
+
 def cell_scores(gradebook: Gradebook, assignments: list[str] | None = None) -> list[CellScore]:
     """Scores of every graded cell of every submission of ``assignments`` (default: all).
 
@@ -32,7 +42,7 @@ def cell_scores(gradebook: Gradebook, assignments: list[str] | None = None) -> l
             continue
         for submission in assignment.submissions:
             for notebook in submission.notebooks:
-                answer_cells = {cell.name for cell in notebook.notebook.solution_cells}
+                tests = autograded_tests(notebook.notebook)
                 for grade in notebook.grades:
                     cell = grade.cell
                     scores.append(
@@ -43,9 +53,7 @@ def cell_scores(gradebook: Gradebook, assignments: list[str] | None = None) -> l
                             cell=cell.name,
                             score=float(grade.score),
                             max_score=float(grade.max_score),
-                            autograded=isinstance(cell, GradeCell)
-                            and cell.cell_type == "code"
-                            and cell.name not in answer_cells,
+                            autograded=cell.name in tests,
                         )
                     )
     return sorted(scores, key=lambda s: (s.assignment, s.student, s.notebook, s.cell))

@@ -113,8 +113,9 @@ def not_graded(course: Course, submissions: Iterable[Submission]) -> list[Submis
 
 def require_graded(course: Course, assignments: list[str] | None = None) -> None:
     """Raise GraderError naming the submissions of ``assignments`` (default all) not graded."""
-    submitted = [s for s in find_submissions(course) if assignments is None or s.assignment in assignments]
-    missing = [str(s) for s in not_graded(course, submitted)]
+    submitted = find_submissions(course)
+    wanted = [s for s in submitted if assignments is None or s.assignment in assignments]
+    missing = [str(s) for s in not_graded(course, wanted)]
     if missing:
         shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if missing[10:] else "")
         raise GraderError(

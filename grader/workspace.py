@@ -52,4 +52,3 @@ def bring_back(workspace: Course, course: Course, submission: Submission) -> Pat
     autograded = workspace.directory("autograded") / submission.student / submission.assignment
     shutil.copytree(autograded, staged, dirs_exist_ok=True)
     return staged
-

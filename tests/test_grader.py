@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -16,17 +17,40 @@ import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from grader import kernel_setup
-from grader.__main__ import main
-from grader.autograde import Submission, find_submissions, kill_process_tree
+import grader.__main__ as grader_main
+from grader import kernel_setup, worker
+from grader.__main__ import _size, main
+from grader.autograde import Outcome, kill_process_tree
 from grader.check import AssignmentCheck, delimited_regions, leaks, stale_release
 from grader.collect import DEFAULT_REGEXP, collect, named_regexp
-from grader.course import CONFIG_FILE, Course, GraderError, check_result, select, with_busy_timeout
+from grader.course import (
+    CONFIG_FILE,
+    Course,
+    GraderError,
+    check_result,
+    select,
+    with_busy_timeout,
+    with_driver,
+)
 from grader.export import plot_histograms
 from grader.failures import failure_notebook
-from grader.preprocessors import HideHiddenTests, NormalizeMetadata
+from grader.preprocessors import HIDDEN_OUTPUT, NormalizeMetadata, SafeFeedback, is_verdict
 from grader.scores import CellScore
-from grader.worker import explain_failure, unreadable_reason
+from grader.submissions import (
+    GradedTest,
+    Submission,
+    find_submissions,
+    install,
+    is_graded,
+    not_graded,
+    require_graded,
+    staging_folder,
+    submission_digest,
+    write_record,
+)
+from grader.trusted.proxy import SandboxError
+from grader.verdicts import annotate, verdict_text
+from grader.worker import Limits, explain_failure, submission_problem, unreadable_reason
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "01_derivatives"
@@ -62,8 +86,16 @@ def test_sqlite_gradebook_gets_a_busy_timeout_other_databases_do_not() -> None:
         "sqlite:////tmp/x/gradebook.db?timeout=30"
     )
     assert with_busy_timeout("sqlite:////tmp/g.db?timeout=5") == "sqlite:////tmp/g.db?timeout=5"
-    url = "postgresql://grader:secret@db.example/chainrule"
+    url = "postgresql+psycopg2://grader:secret@db.example/chainrule"
     assert with_busy_timeout(url) == url
+
+
+def test_a_postgresql_url_without_a_driver_gets_psycopg2(course: Course) -> None:
+    bare = "postgresql://grader:secret@db.example:5433/chainrule"
+    named = "postgresql+psycopg2://grader:secret@db.example:5433/chainrule"
+    assert with_driver(bare) == named and with_driver(named) == named
+    assert with_driver("postgresql+psycopg://x@h/db") == "postgresql+psycopg://x@h/db"
+    assert Course(course.root, db_url=bare).resolved_db_url == named
 
 
 def test_course_needs_its_configuration(tmp_path: Path) -> None:
@@ -147,6 +179,55 @@ def test_kill_process_tree_reaches_a_grandchild_in_its_own_session() -> None:
     kill_process_tree(child.pid)  # already gone: nothing to do, no error
 
 
+def test_submission_problems_name_the_expected_notebook(course: Course) -> None:
+    write_notebook(course.root / "solutions/a/a.ipynb", new_notebook())
+    folder = course.directory("submitted") / "ann" / "a"
+    write_notebook(folder / "A (1).ipynb", new_notebook())
+    problem = submission_problem(course, Submission("ann", "a")) or ""
+    assert "no notebook named a.ipynb" in problem and "found: A (1).ipynb" in problem
+    (folder / "a.ipynb").write_text("")
+    assert "a.ipynb is not a valid" in (submission_problem(course, Submission("ann", "a")) or "")
+    write_notebook(folder / "a.ipynb", new_notebook())
+    assert submission_problem(course, Submission("ann", "a")) is None
+
+
+def test_a_submission_is_graded_while_its_record_matches_its_files(course: Course) -> None:
+    ann, bob = Submission("ann", "a"), Submission("bob", "a")
+    for submission in (ann, bob):
+        folder = course.directory("submitted") / submission.student / "a"
+        write_notebook(folder / "a.ipynb", new_notebook())
+    assert not_graded(course, [ann, bob]) == [ann, bob]
+    with pytest.raises(GraderError, match=r"2 submission\(s\) not graded.*ann/a, bob/a.*--resume"):
+        require_graded(course)
+    staged = staging_folder(course, ann)
+    (staged / "a.ipynb").write_text("graded")
+    digest = submission_digest(course.directory("submitted") / "ann" / "a")
+    write_record(staged, digest, [GradedTest("a", "test_a", 1.0, 1.0, 1.0, True, "")])
+    install(staged, course, ann)
+    assert is_graded(course, ann) and not_graded(course, [ann, bob]) == [bob]
+    require_graded(course, ["b"])  # no submission of b
+    # Grading again replaces the folder whole; a changed submission needs grading again.
+    staged = staging_folder(course, ann)
+    write_record(staged, digest, [])
+    install(staged, course, ann)
+    autograded = course.directory("autograded") / "ann"
+    assert [p.name for p in autograded.iterdir()] == ["a"]
+    assert sorted(p.name for p in (autograded / "a").iterdir()) == [".chainrule-graded.json"]
+    (course.directory("submitted") / "ann" / "a" / "extra.txt").write_text("changed")
+    assert not is_graded(course, ann)
+
+
+def test_limits_and_sizes_are_checked() -> None:
+    assert _size("4G") == 4 * 1024**3 and _size("512MiB") == 512 * 1024**2
+    assert _size("1.5g") == 3 * 1024**3 // 2 and _size("1000") == 1000
+    with pytest.raises(Exception, match="expected a size"):
+        _size("lots")
+    with pytest.raises(ValueError, match="memory must be at least 256 MiB"):
+        Limits(memory=1024)
+    with pytest.raises(ValueError, match="cell_timeout"):
+        Limits(cell_timeout=0)
+
+
 def test_find_submissions_filters_by_assignment_and_student(course: Course) -> None:
     for student, assignment in [("ann", "01_a"), ("ann", "02_b"), ("bob", "01_a")]:
         (course.directory("submitted") / student / assignment).mkdir(parents=True)
@@ -163,26 +244,52 @@ def test_find_submissions_filters_by_assignment_and_student(course: Course) -> N
 # -- nbgrader pipeline additions -------------------------------------------------------------
 
 
-def test_feedback_hides_hidden_tests_and_keeps_only_the_message_of_a_failure() -> None:
-    traceback = [
-        "AssertionError  Traceback",
-        "----> 3 assert secret_check(x)",
-        "AssertionError: off",
+def graded(grade_id: str, score: float, message: str = "") -> GradedTest:
+    return GradedTest("nb", grade_id, score, 2.0, 2.0, not message, message)
+
+
+def test_annotate_puts_the_verdict_under_each_test_and_drops_forged_ones(tmp_path: Path) -> None:
+    forged = new_output(
+        "display_data", data={"text/plain": "Passed"}, metadata={"chainrule_verdict": {}}
+    )
+    answer = nbgrader_cell("x = 1", "x", solution=True)
+    answer.outputs = [forged]
+    passed, failed = nbgrader_cell("x", "test_a", points=2), nbgrader_cell("x", "test_b", points=2)
+    failed.outputs = [forged, new_output("stream", name="stdout", text="kernel output\n")]
+    path = write_notebook(tmp_path / "nb.ipynb", new_notebook(cells=[answer, passed, failed]))
+    annotate(path, [graded("test_a", 2.0), graded("test_b", 0.0, "your f calls the reference")])
+    cells = nbformat.read(path, as_version=4).cells
+    assert cells[0].outputs == []
+    assert [o.data["text/plain"] for o in cells[1].outputs] == ["Passed: 2 of 2 points."]
+    assert cells[2].outputs[0].text == "kernel output\n"  # kept for the instructor
+    assert [o.data["text/plain"] for o in cells[2].outputs if is_verdict(o)] == [
+        "0 of 2 points: your f calls the reference"
     ]
-    error = new_output("error", ename="AssertionError", evalue="off", traceback=traceback)
+    assert verdict_text(GradedTest("nb", "t", 1, 1, 1, True, "")) == "Passed: 1 of 1 point."
+
+
+def test_feedback_hides_hidden_tests_and_every_output_of_the_kernel() -> None:
+    before = new_code_cell("print(open('nb.ipynb').read())")  # nbgrader's copy has the tests
+    before.outputs = [new_output("stream", name="stdout", text="assert secret_check(x)")]
     test = nbgrader_cell(
         "assert x\n### BEGIN HIDDEN TESTS\nassert secret_check(x)\n### END HIDDEN TESTS",
         "test_x",
         points=1,
     )
-    answer = nbgrader_cell("1 / 0", "x", solution=True)
-    test.outputs = [error]
-    answer.outputs = [new_output("error", ename="E", evalue="", traceback=["a", "b"])]
-    notebook = new_notebook(cells=[answer, test])
-    HideHiddenTests().preprocess(notebook, {})
-    assert "secret_check" not in notebook.cells[1].source
-    assert notebook.cells[1].outputs[0].traceback == ["AssertionError: off"]
-    assert notebook.cells[0].outputs[0].traceback == ["a", "b"]  # the student's own code
+    verdict = new_output(
+        "display_data", data={"text/plain": "0 of 1 point: off"}, metadata={"chainrule_verdict": {}}
+    )
+    test.outputs = [new_output("stream", name="stdout", text="assert secret_check(x)"), verdict]
+    after = new_code_cell("print(In[-2])")  # prints the test cell, hidden tests included
+    after.outputs = [new_output("stream", name="stdout", text="assert secret_check(x)")]
+    quiet = new_code_cell("y = 2")
+    notebook = new_notebook(cells=[before, test, after, quiet])
+    SafeFeedback().preprocess(notebook, {})
+    assert "secret_check" not in json.dumps(notebook)
+    assert notebook.cells[1].outputs == [verdict]
+    for cell in notebook.cells[0], notebook.cells[2]:
+        assert [o.text for o in cell.outputs] == [HIDDEN_OUTPUT + "\n"]
+    assert notebook.cells[3].outputs == []
 
 
 def test_release_metadata_is_reduced_to_what_students_need() -> None:
@@ -274,17 +381,23 @@ def score(student: str, cell: str, value: float, top: float = 2.0) -> CellScore:
 
 def test_check_report_flags_tests_that_do_not_separate_solution_from_blank() -> None:
     good = AssignmentCheck("a")
-    good.add_test_scores([score("solution", "t1", 2), score("blank", "t1", 0)])
+    good.add_test_scores([score("solution", "t1", 2), score("blank", "t1", 0)], {})
     assert good.ok and str(good).startswith("a: ok (solution 2/2, unanswered release 0/2")
     bad = AssignmentCheck("a")
-    bad.add_test_scores([score("solution", "t1", 0), score("blank", "t1", 2)])
+    why = {
+        ("solution", "a", "t1"): GradedTest("a", "t1", 0, 2, 2, False, "your f calls g"),
+        ("blank", "a", "t1"): GradedTest("a", "t1", 2, 2, 2, True, ""),
+    }
+    bad.add_test_scores([score("solution", "t1", 0), score("blank", "t1", 2)], why)
     assert not bad.ok
     assert bad.problems == [
-        "a/t1 gives the solution 0/2",
-        "a/t1 gives the unanswered release 2/2",
+        "a/t1 gives the solution 0/2 (in nbgrader's kernel 2, trusted re-check failed: "
+        "your f calls g)",
+        "a/t1 gives the unanswered release 2/2 (in nbgrader's kernel 2, trusted re-check passed)",
+        "a/t1: the trusted re-check passes the unanswered release",
     ]
     empty = AssignmentCheck("a")
-    empty.add_test_scores([])
+    empty.add_test_scores([], {})
     assert empty.problems == ["no autograded test cell"]
 
 
@@ -359,3 +472,44 @@ def test_command_line_errors_name_the_problem(
     assert "nbgrader_config.py" in capsys.readouterr().err
     assert main(["--course", str(course.root), "autograde"]) == 2
     assert "no submission to grade" in capsys.readouterr().err
+
+
+def test_a_sandbox_that_cannot_start_leaves_the_submission_not_graded(
+    course: Course, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The grading machine's fault: no score, no record, the submission untouched."""
+    write_notebook(course.root / "solutions/a/a.ipynb", new_notebook())
+    path = write_notebook(course.directory("submitted") / "ann/a/a.ipynb", new_notebook())
+    before = path.read_bytes()
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise SandboxError("the sandbox could not start (exit code 1)")
+
+    monkeypatch.setattr(worker, "recheck", broken)
+    workspace = course.root.parent / "workspace"
+    workspace.mkdir()
+    graded = Course(course.root, db_url="sqlite:///unused.db")
+    result = worker.grade_one(graded, Submission("ann", "a"), workspace, Limits())
+    assert result.failure is None
+    assert result.error == (
+        "the trusted re-check could not start: the sandbox could not start (exit code 1)"
+    )
+    assert not is_graded(course, Submission("ann", "a")) and path.read_bytes() == before
+    assert not (workspace / "solutions" / "a").exists()  # the source notebook stays out
+
+
+def test_the_summary_reports_what_was_not_graded(
+    course: Course, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for student in ("ann", "bob"):
+        write_notebook(course.directory("submitted") / student / "a/a.ipynb", new_notebook())
+    outcomes = [
+        Outcome(Submission("ann", "a"), 1.0, failure="03.ipynb is not a valid notebook"),
+        Outcome(Submission("bob", "a"), 2.0, error="the trusted re-check could not start"),
+    ]
+    monkeypatch.setattr(grader_main, "autograde", lambda *args, **kwargs: outcomes)
+    assert main(["--course", str(course.root), "autograde", "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "failed (score 0): ann/a: 03.ipynb is not a valid notebook" in out
+    assert "NOT GRADED (grading machine error): bob/a: the trusted re-check could not" in out
+    assert "1 failed (score 0), 1 not graded" in out and "--resume" in out

@@ -26,6 +26,8 @@ from grader.__main__ import main
 from grader.check import delimited_regions
 from grader.course import CONFIG_FILE, Course
 from grader.scores import cell_scores
+from grader.submissions import Submission, graded_tests
+from grader.verdicts import verdict_text
 
 pytestmark = pytest.mark.slow
 
@@ -235,17 +237,14 @@ def test_feedback_shows_failures_but_no_hidden_test(graded: Graded) -> None:
         text = page_text(page)
         assert "HIDDEN TESTS" not in text
         assert not [line for line in hidden if line in text], page
-    autograded = nbformat.read(
-        graded.root / "autograded" / "wrong" / ASSIGNMENT / NOTEBOOK, as_version=4
-    )
     (failed,) = [
-        c
-        for c in autograded.cells
-        if c.metadata.get("nbgrader", {}).get("grade_id") == graded.wrong_test
+        test
+        for test in graded_tests(Course(graded.root), Submission("wrong", ASSIGNMENT))
+        if test.grade_id == graded.wrong_test
     ]
-    (error,) = [o for o in failed.outputs if o.output_type == "error"]
+    assert failed.score == 0 and not failed.trusted and failed.message
     text = page_text(graded.root / "feedback" / "wrong" / ASSIGNMENT / f"{ASSIGNMENT}.html")
-    assert f"{error.ename}: {error.evalue.splitlines()[0]}" in text
+    assert verdict_text(failed).splitlines()[0] in text
 
 
 def test_export_writes_grades_and_histogram(graded: Graded) -> None:

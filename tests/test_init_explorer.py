@@ -161,6 +161,15 @@ def test_extreme_settings_neither_raise_nor_draw_nan(settings):
     explorer.view.figure.canvas.draw()  # a full draw of the extreme state does not raise
 
 
+def test_an_overflow_is_reported_not_raised():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((8, 20)), rng.integers(0, 3, size=8)
+    probe = widgets.probe_network(init.constant(1e20), 20, "relu", X, y, rng=0)
+    assert np.all(np.isnan(probe.grad_norms)) and not np.all(np.isfinite(probe.stds))
+    assert "overflow" in widgets.describe(probe)
+    np.testing.assert_array_equal(plots.clip_to_layer_range(probe.grad_norms), plots.LAYER_RANGE[1])
+
+
 def test_zeros_and_constants_report_exact_zeros_and_symmetry():
     explorer = init_explorer(scheme="zeros", activation="tanh", depth=5, width=20)
     status = explorer.view.status.get_text()

@@ -5,27 +5,18 @@ nbgrader. For each assignment, in a temporary copy of the course, the students a
 solution, the blank release, and one student per classic mistake — the solution with one
 solution cell's source edited to contain that mistake. One ``nbgrader autograde`` run grades
 them all (the two assignments in parallel, each in its own course copy), and the score of every
-test cell is read from the gradebook. The demo cells are left out of the submissions: grading
-does not need them, and without them the whole test takes about a minute.
+test cell is read from the gradebook (tests/wrong_answers.py). The whole test takes about a
+minute.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
-import nbformat
 import pytest
-from nbgrader.api import Gradebook
-
-ROOT = Path(__file__).resolve().parents[1]
+from wrong_answers import Mistake, Scores, expected_scores, grade_mistakes
 
 # assignment -> student -> (solution cell, test cell it must fail, text in that solution cell,
 # the same text with the mistake). Every other test cell must keep its full points.
-MISTAKES: dict[str, dict[str, tuple[str, str, str, str]]] = {
+MISTAKES: dict[str, dict[str, Mistake]] = {
     "03_softmax": {
         "softmax_without_max_shift": (
             "softmax",
@@ -124,114 +115,12 @@ MISTAKES: dict[str, dict[str, tuple[str, str, str, str]]] = {
 }
 
 
-def grade_id(cell: nbformat.NotebookNode) -> str | None:
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
-def submissions(source: nbformat.NotebookNode, release: nbformat.NotebookNode, assignment: str):
-    """Student id -> notebook: the release with solution cells filled from ``source``."""
-    answers = {
-        grade_id(cell): cell.source
-        for cell in source.cells
-        if cell.metadata.get("nbgrader", {}).get("solution")
-    }
-
-    def answered(edit: tuple[str, str, str] | None = None) -> nbformat.NotebookNode:
-        notebook = nbformat.from_dict(release)
-        for cell in notebook.cells:
-            if grade_id(cell) in answers:
-                cell.source = answers[grade_id(cell)]
-                if edit and grade_id(cell) == edit[0]:
-                    assert edit[1] in cell.source, f"{edit[1]!r} not in solution cell {edit[0]}"
-                    cell.source = cell.source.replace(edit[1], edit[2])
-        return notebook
-
-    notebooks = {"solution": answered(), "blank": release}
-    for student, (cell, _, right, wrong) in MISTAKES[assignment].items():
-        notebooks[student] = answered((cell, right, wrong))
-    for notebook in notebooks.values():  # the demos (cells without nbgrader metadata) are left out
-        notebook.cells = [cell for cell in notebook.cells if "nbgrader" in cell.metadata]
-    return notebooks
-
-
-def nbgrader(course: Path, *args: str) -> subprocess.Popen:
-    env = dict(os.environ)
-    env.pop("CHAINRULE_DB_URL", None)  # the gradebook of the temporary course, not a shared one
-    # nbgrader runs `alembic` by name: the venv's bin directory must be on PATH.
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    return subprocess.Popen(
-        [sys.executable, "-m", "nbgrader", *args],
-        cwd=course,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def run_in_parallel(courses: dict[str, Path], command: str) -> None:
-    """``nbgrader <command> <assignment>`` in each assignment's course, all at once."""
-    running = {
-        assignment: nbgrader(course, command, assignment) for assignment, course in courses.items()
-    }
-    for assignment, process in running.items():
-        log, _ = process.communicate(timeout=600)
-        assert process.returncode == 0, f"nbgrader {command} {assignment} failed:\n{log}"
-
-
 @pytest.fixture(scope="module")
-def scores(tmp_path_factory) -> dict[str, dict[str, dict[str, float]]]:
-    """assignment -> student -> test cell -> autograded score, from one run per assignment."""
-    courses = {}
-    for assignment in MISTAKES:
-        course = tmp_path_factory.mktemp(assignment)
-        shutil.copy(ROOT / "nbgrader_config.py", course)
-        shutil.copytree(ROOT / "solutions" / assignment, course / "solutions" / assignment)
-        courses[assignment] = course
-    run_in_parallel(courses, "generate_assignment")
-    for assignment, course in courses.items():
-        name = f"{assignment}.ipynb"
-        source = nbformat.read(course / "solutions" / assignment / name, as_version=4)
-        release = nbformat.read(course / "lectures" / assignment / name, as_version=4)
-        for student, notebook in submissions(source, release, assignment).items():
-            folder = course / "submitted" / student / assignment
-            folder.mkdir(parents=True)
-            nbformat.write(notebook, folder / name)
-    run_in_parallel(courses, "autograde")
-    result = {}
-    for assignment, course in courses.items():
-        with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "chainrule") as gradebook:
-            result[assignment] = {
-                student: {
-                    grade.name: grade.score
-                    for grade in gradebook.find_submission_notebook(
-                        assignment, assignment, student
-                    ).grades
-                }
-                for student in ["solution", "blank", *MISTAKES[assignment]]
-            }
-    return result
+def scores(tmp_path_factory: pytest.TempPathFactory) -> Scores:
+    return grade_mistakes(tmp_path_factory, MISTAKES)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", list(MISTAKES))
 def test_each_mistake_loses_the_points_of_its_exercise_only(scores, assignment) -> None:
-    got = scores[assignment]
-    full = got["solution"]
-    assert full and all(points > 0 for points in full.values()), full
-    expected = {"solution": full, "blank": dict.fromkeys(full, 0.0)}
-    for student, (_, failing, _, _) in MISTAKES[assignment].items():
-        expected[student] = {**full, failing: 0.0}
-    assert got == expected
-
-
-@pytest.mark.slow
-def test_the_solutions_score_every_point(scores) -> None:
-    for assignment, students in scores.items():
-        source = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", 4)
-        points = {
-            grade_id(cell): float(cell.metadata["nbgrader"]["points"])
-            for cell in source.cells
-            if cell.metadata.get("nbgrader", {}).get("grade")
-        }
-        assert students["solution"] == points
+    assert scores[assignment] == expected_scores(assignment, MISTAKES[assignment])

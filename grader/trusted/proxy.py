@@ -336,13 +336,14 @@ class Sandbox:
 
     # -- the operations of a test -----------------------------------------------------------
 
-    def begin_test(self, index: int, deadline: float, *, inplace: bool) -> None:
-        """Start test ``index`` (its forbidden code, its deadline), bringing the child up."""
+    def begin_test(self, index: int, timeout: float, *, inplace: bool) -> None:
+        """Start test ``index`` (its forbidden code), bringing the child up; the test then has
+        ``timeout`` seconds (within the total limit), however long the cells took to run."""
         self.failure = None
         self.violations = []
         self.inplace = inplace
         self.ensure_started()
-        self._deadline = deadline
+        self._deadline = min(time.monotonic() + timeout, self.total_deadline)
         self._exchange({"op": "test", "index": index})
 
     def end_test(self) -> str | None:

@@ -7,8 +7,8 @@ the first stub (it raises NotImplementedError) and never reaches the widgets at 
 ``nbgrader_config.py`` sits in the server's working directory: nbgrader's Validate handler reads
 its configuration from there (``os.getcwd()``) and from the Jupyter config path.
 
-Skipped, with the reason, when ``/usr/bin/chromium`` or the playwright package is missing; no
-browser is ever downloaded (``.ci/run`` installs Debian's ``chromium``).
+The ``chromium`` fixture (``tests/conftest.py``) skips the tests, with the reason, when
+``/usr/bin/chromium`` or the playwright package is missing; no browser is ever downloaded.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import nbformat
 import pytest
+from answers import answer_exercises
 from lab_server import TOKEN, free_port, stop, wait_until_serving
 
 from browser.jupyterlab import Lab, LabServer
@@ -32,40 +32,8 @@ if TYPE_CHECKING:  # playwright is imported only when a browser test runs
     from playwright.sync_api import Browser
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-#: Headless Chromium in a container with no outside network: no sandbox (root), no GPU, and no
-#: background connections (without these, Chromium's own requests are refused and it stalls).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 #: The notebook whose first exercise the Validate test answers in the browser.
 VALIDATED = "01_derivatives"
-
-
-def first_exercise(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The first nbgrader solution cell of ``notebook``."""
-    return next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("solution"))
-
-
-def answer_exercises(release: Path, solution: Path, *, keep_first: bool) -> None:
-    """Give each solution cell of the ``release`` notebook the source of the cell with the same
-    nbgrader ``grade_id`` in ``solution``; with ``keep_first`` the first exercise stays a stub."""
-    notebook = nbformat.read(release, as_version=4)
-    answers = {
-        c.metadata.nbgrader["grade_id"]: c.source
-        for c in nbformat.read(solution, as_version=4).cells
-        if c.metadata.get("nbgrader", {}).get("solution")
-    }
-    exercises = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("solution")]
-    for cell in exercises[1:] if keep_first else exercises:
-        cell.source = answers[cell.metadata.nbgrader["grade_id"]]
-    nbformat.write(notebook, release)
 
 
 @pytest.fixture(scope="session")
@@ -116,26 +84,9 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_serving(server, f"{base}/api/status?token={TOKEN}", log_path)
-        yield LabServer(base, TOKEN, lectures, log_path)
+        yield LabServer(base, TOKEN, lectures)
     finally:
         stop(server)
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Browser]:
-    """Headless Debian Chromium through Playwright (skips when either is missing)."""
-    if not CHROMIUM.is_file():
-        pytest.skip(f"Chromium not found at {CHROMIUM} (Debian: apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("the playwright Python package is not installed (pip install playwright)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

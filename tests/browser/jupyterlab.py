@@ -44,12 +44,11 @@ _IMAGE_BYTES = """async (img) => {
 
 @dataclass(frozen=True)
 class LabServer:
-    """A running JupyterLab: base ``url``, ``token``, its ``root`` folder and its ``log``."""
+    """A running JupyterLab: base ``url``, ``token`` and its ``root`` folder."""
 
     url: str
     token: str
     root: Path
-    log: Path
 
     def notebook_url(self, path: str) -> str:
         """URL opening ``path`` (relative to ``root``) in a fresh workspace (no restored tabs)."""

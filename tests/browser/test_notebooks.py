@@ -12,8 +12,9 @@ import shutil
 
 import nbformat
 import pytest
+from answers import exercises
 
-from browser.conftest import REPO, VALIDATED, first_exercise
+from browser.conftest import REPO, VALIDATED
 from browser.jupyterlab import PNG_SIGNATURE, Lab
 from grader.check import delimited_regions
 
@@ -28,7 +29,7 @@ STEPS = 10
     ("assignment", "label", "picture"),
     [
         pytest.param("02_gradient_descent", "learning rate", "learning_rate_explorer.png", id="lr"),
-        pytest.param("06_initialization", "depth", "init_explorer.png", id="init"),
+        pytest.param("06_initialization", "hidden layers", "init_explorer.png", id="init"),
     ],
 )
 def test_moving_the_explorer_slider_by_keyboard_redraws_the_figure(
@@ -61,7 +62,7 @@ def test_moving_the_explorer_slider_by_keyboard_redraws_the_figure(
 
 def test_validate_fails_on_the_stub_and_succeeds_once_the_exercise_is_answered(lab: Lab) -> None:
     path = f"{VALIDATED}/{VALIDATED}.ipynb"
-    exercise = first_exercise(nbformat.read(REPO / "solutions" / path, as_version=4))
+    exercise = exercises(nbformat.read(REPO / "solutions" / path, as_version=4))[0]
     lines = exercise.source.splitlines()
     (answer,) = delimited_regions(lines, "BEGIN SOLUTION", "END SOLUTION")
     lab.open(path)
@@ -73,5 +74,5 @@ def test_validate_fails_on_the_stub_and_succeeds_once_the_exercise_is_answered(l
     passed = lab.validate("validate_answered.png")
     assert "Success! Your notebook passes all the tests." in passed
     # Validate saved the notebook first: the answer typed in the editor is on disk.
-    saved = first_exercise(nbformat.read(lab.server.root / path, as_version=4)).source
+    saved = exercises(nbformat.read(lab.server.root / path, as_version=4))[0].source
     assert all(line.strip() in saved for line in answer)

@@ -1,0 +1,611 @@
+"""The corpus of hostile and broken submissions, and the exact score each must receive.
+
+Each :class:`Case` is built from the course's own notebooks rather than committed as JSON: a
+submission starts as the release notebook (what students get) with every exercise answered by
+the solution's code (``solutions/``, delimiter lines dropped), and then the case changes
+answer cells, adds cells, deletes cells, changes cell types or metadata, or replaces the file's
+bytes. Most cases attack ``03_softmax`` (the quickest notebook to grade) as a whole notebook; the
+cases of the other assignments, and those that hang, are *small* notebooks: the markdown and
+demo cells deleted (a demo calling a function that hangs would hang too), and in the other
+assignments only the exercises under attack answered (the others stay stubs and score 0).
+
+``zero`` lists the tests that must score 0 (``None``: every test but ``passing``); every other
+test must score its points. ``fooled`` lists tests that nbgrader's kernel passed and only the
+trusted re-check failed. ``feedback`` is a phrase the student's feedback page must show.
+tests/test_hostile_submissions.py grades the corpus with the real nbgrader and asserts it all.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+from nbformat.v4 import new_code_cell
+
+Build = Callable[["Notebooks"], "NotebookNode | bytes"]
+
+#: Printed by the answer cell of the "leak-probe" case, then a JSON list of what it found.
+PROBE = "LEAK-PROBE"
+
+
+@dataclass(frozen=True)
+class Notebooks:
+    """The source and release notebooks of one assignment."""
+
+    source: NotebookNode
+    release: NotebookNode
+
+
+@dataclass(frozen=True)
+class Case:
+    """A hostile or broken submission and the score it must get."""
+
+    name: str
+    assignment: str
+    what: str
+    build: Build
+    zero: tuple[str, ...] | None = ()
+    """The tests that must score 0; None: every test but those in ``passing``."""
+    passing: tuple[str, ...] = ()
+    fooled: tuple[str, ...] = ()
+    """Tests that nbgrader's kernel passed and the trusted re-check failed."""
+    feedback: str = "Passed"
+    filename: str | None = None
+    """The submitted file's name (default: the assignment's notebook)."""
+
+    def expected(self, points: dict[str, float]) -> dict[str, float]:
+        """The exact score of each test, from the tests' ``points``."""
+        return {
+            test: value
+            if test in self.passing or not (self.zero is None or test in self.zero)
+            else 0.0
+            for test, value in points.items()
+        }
+
+
+# -- building blocks ---------------------------------------------------------------------------
+
+
+def grade_id(cell: NotebookNode) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def cell(notebook: NotebookNode, name: str) -> NotebookNode:
+    """The cell of ``notebook`` whose nbgrader grade_id is ``name``."""
+    (found,) = [c for c in notebook.cells if grade_id(c) == name]
+    return found
+
+
+def answer(notebooks: Notebooks, name: str) -> str:
+    """The solution's code of exercise ``name``, without nbgrader's delimiter lines."""
+    lines = cell(notebooks.source, name).source.splitlines()
+    return "\n".join(
+        line
+        for line in lines
+        if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line
+    )
+
+
+def answered(notebooks: Notebooks, only: tuple[str, ...] | None = None) -> NotebookNode:
+    """The release notebook with the exercises ``only`` (default all) answered."""
+    notebook = copy.deepcopy(notebooks.release)
+    for c in notebook.cells:
+        nbgrader = c.metadata.get("nbgrader", {})
+        if nbgrader.get("solution") and c.cell_type == "code":
+            if only is None or nbgrader["grade_id"] in only:
+                c.source = answer(notebooks, nbgrader["grade_id"])
+    return notebook
+
+
+def small(notebooks: Notebooks, only: tuple[str, ...] | None = None) -> NotebookNode:
+    """:func:`answered` without the text and the demos: only the setup cells and nbgrader's
+    answer and test cells stay (nbgrader cannot restore a deleted answer cell)."""
+    notebook = answered(notebooks, only)
+    notebook.cells = [
+        c
+        for c in notebook.cells
+        if "setup" in c.metadata.get("tags", [])
+        or c.metadata.get("nbgrader", {}).get("grade")
+        or c.metadata.get("nbgrader", {}).get("solution")
+    ]
+    return notebook
+
+
+def with_answers(notebook: NotebookNode, **answers: str) -> NotebookNode:
+    """``notebook`` with the answer cells named by the keywords given these sources."""
+    for name, source in answers.items():
+        cell(notebook, name).source = source
+    return notebook
+
+
+def insert_after(notebook: NotebookNode, name: str, source: str) -> NotebookNode:
+    """``notebook`` with a code cell of the student's after the cell ``name``."""
+    notebook.cells.insert(notebook.cells.index(cell(notebook, name)) + 1, new_code_cell(source))
+    return notebook
+
+
+def delete(notebook: NotebookNode, *names: str) -> NotebookNode:
+    notebook.cells = [c for c in notebook.cells if grade_id(c) not in names]
+    return notebook
+
+
+def to_markdown(notebook: NotebookNode, *names: str) -> NotebookNode:
+    for name in names:
+        c = cell(notebook, name)
+        c.cell_type = "markdown"
+        del c["outputs"], c["execution_count"]
+    return notebook
+
+
+# -- the student's code ------------------------------------------------------------------------
+
+WRONG_SOFTMAX = (
+    "def softmax(A):\n    A = np.asarray(A, dtype=float)\n    return np.exp(A - A.max())\n"
+)
+WRONG_LOG_SOFTMAX = (
+    "def log_softmax(A):\n    A = np.asarray(A, dtype=float)\n"
+    "    return A - A.max(axis=1, keepdims=True)\n"
+)
+WRONG_CROSS_ENTROPY = (
+    "def cross_entropy(probs, y):\n    probs, y = np.asarray(probs), np.asarray(y)\n"
+    "    return float(-np.sum(np.log(probs[np.arange(len(y)), y])))  # the sum, not the mean\n"
+)
+WRONG_GRAD_WRT_PROBS = (
+    "def grad_wrt_probs(probs, y):\n    probs, y = np.asarray(probs, dtype=float), np.asarray(y)\n"
+    "    grad = np.zeros_like(probs)\n"
+    "    grad[np.arange(len(y)), y] = -1.0 / probs[np.arange(len(y)), y]  # no 1/N\n"
+    "    return grad\n"
+)
+WRONG_GRAD_WRT_LOGITS = (
+    "def grad_wrt_logits(logits, y):\n    y = np.asarray(y)\n"
+    "    grad = -F.softmax(np.asarray(logits, dtype=float))\n"
+    "    grad[np.arange(len(y)), y] += 1.0  # the sign flipped\n    return grad / len(y)\n"
+)
+CHECKS_ALWAYS_PASS = """\
+import contextlib
+import chainrule.checks
+np.allclose = lambda *args, **kwargs: True
+np.isclose = lambda a, b, *args, **kwargs: np.ones(np.broadcast(a, b).shape, dtype=bool)
+np.testing.assert_allclose = lambda *args, **kwargs: None
+for _name in ("check_array", "check_unchanged", "check_computed_gradient", "check_gradient"):
+    setattr(chainrule.checks, _name, lambda *args, **kwargs: None)
+chainrule.checks.known_mistakes = lambda *args, **kwargs: contextlib.nullcontext()
+"""
+
+
+def test_cells_become(replacement: str) -> str:
+    """A cell that makes IPython run ``replacement`` instead of every later test cell."""
+    return (
+        "def _instead_of_tests(lines):\n"
+        "    return [" + repr(replacement + "\n") + "] if any('check_array(' in line for line in "
+        "lines) else lines\n\n"
+        "get_ipython().input_transformers_post.append(_instead_of_tests)\n"
+    )
+
+
+LEAK_PROBE = f"""\
+import json, os, tempfile
+
+# What only solutions/ or the gradebook hold, spelled so that this cell does not hold it.
+_secrets = ("BEGIN " + "SOLUTION", "HIDDEN " + "TESTS")
+# nbgrader runs the hidden tests from the sanitized copy of this notebook in the working
+# directory: that one file holds them by design (the feedback shows no output of the kernel).
+_own = os.path.realpath("03_softmax.ipynb")
+_seen, _found = [], []
+if os.path.exists(os.path.join("..", "..", "..", "solutions", "03_softmax", "03_softmax.ipynb")):
+    _found.append("../../../solutions/03_softmax/03_softmax.ipynb")
+_top, _stop = os.path.realpath(os.getcwd()), os.path.realpath(tempfile.gettempdir())
+for _ in range(4):  # up to the grading folder, never past the temporary directory
+    if os.path.dirname(_top) in (_stop, _top):
+        break
+    _top = os.path.dirname(_top)
+for _folder, _, _files in os.walk(_top):
+    for _file in _files:
+        _path = os.path.realpath(os.path.join(_folder, _file))
+        _seen.append(_path)
+        try:
+            with open(_path, errors="replace") as _handle:
+                _text = _handle.read()
+        except OSError:
+            continue
+        _secret = _path != _own and any(_s in _text for _s in _secrets)
+        if _secret or _file.endswith(".db") or "solutions" in _path:
+            _found.append(_path)
+print({PROBE!r}, json.dumps({{"top": _top, "seen": len(_seen), "found": _found}}))
+"""
+
+
+CASES = [
+    # -- replacing what the tests rely on --------------------------------------------------
+    Case(
+        "numpy-and-checks-patched",
+        "03_softmax",
+        "redefines np.allclose & co and turns chainrule.checks into no-ops; softmax is wrong",
+        lambda n: insert_after(
+            with_answers(answered(n), softmax=WRONG_SOFTMAX), "setup", CHECKS_ALWAYS_PASS
+        ),
+        zero=("test_softmax",),
+        fooled=("test_softmax",),
+        feedback="softmax",
+    ),
+    Case(
+        "gradient-checker-patched",
+        "03_softmax",
+        "patches the gradient checkers to pass; grad_wrt_logits has the wrong sign",
+        lambda n: insert_after(
+            with_answers(answered(n), grad_wrt_logits=WRONG_GRAD_WRT_LOGITS),
+            "setup",
+            CHECKS_ALWAYS_PASS,
+        ),
+        zero=("test_grad_wrt_logits",),
+        fooled=("test_grad_wrt_logits",),
+        feedback="grad_wrt_logits",
+    ),
+    Case(
+        "reference-answer",
+        "03_softmax",
+        "softmax calls the reference chainrule.functional.softmax",
+        lambda n: with_answers(answered(n), softmax="def softmax(A):\n    return F.softmax(A)\n"),
+        zero=("test_softmax",),
+        fooled=("test_softmax",),
+        feedback="reference answer of this exercise",
+    ),
+    Case(
+        "finite-difference-gradient",
+        "03_softmax",
+        "grad_wrt_logits returns the finite-difference gradient of chainrule.gradcheck",
+        lambda n: with_answers(
+            answered(n),
+            grad_wrt_logits="def grad_wrt_logits(logits, y):\n"
+            "    loss = lambda B: -np.mean(log_softmax(B)[np.arange(len(y)), y])\n"
+            "    return gradcheck.numerical_gradient(loss, np.asarray(logits, dtype=float))\n",
+        ),
+        zero=("test_grad_wrt_logits",),
+        feedback="chainrule.gradcheck",
+    ),
+    Case(
+        "hidden-tracebacks-and-noise",
+        "03_softmax",
+        "hides tracebacks, prints a fake success to stdout and stderr; log_softmax is wrong",
+        lambda n: insert_after(
+            with_answers(answered(n), log_softmax=WRONG_LOG_SOFTMAX),
+            "setup",
+            "import sys\nget_ipython().showtraceback = lambda *args, **kwargs: None\n"
+            "print('All tests passed: 13/13', file=sys.stderr)\nprint('All tests passed: 13/13')\n",
+        ),
+        zero=("test_log_softmax",),
+        feedback="log_softmax",
+    ),
+    Case(
+        "non-numeric-last-value",
+        "03_softmax",
+        "an input transformer turns every test cell into a string (a non-numeric last value, "
+        "full marks for nbgrader); cross_entropy sums instead of averaging",
+        lambda n: insert_after(
+            with_answers(answered(n), cross_entropy=WRONG_CROSS_ENTROPY),
+            "setup",
+            test_cells_become("'all tests passed'"),
+        ),
+        zero=("test_cross_entropy",),
+        fooled=("test_cross_entropy",),
+        feedback="cross_entropy",
+    ),
+    Case(
+        "suppressed-output",
+        "03_softmax",
+        "an input transformer turns every test cell into `pass` (no output: full marks for "
+        "nbgrader); grad_wrt_probs forgets the 1/N",
+        lambda n: insert_after(
+            with_answers(answered(n), grad_wrt_probs=WRONG_GRAD_WRT_PROBS),
+            "setup",
+            test_cells_become("pass"),
+        ),
+        zero=("test_grad_wrt_probs",),
+        fooled=("test_grad_wrt_probs",),
+        feedback="grad_wrt_probs",
+    ),
+    Case(
+        "stderr-while-tested",
+        "03_softmax",
+        "a right softmax that writes to stderr each time it is called (nbgrader scores a test "
+        "cell with stderr output 0; a test needs both)",
+        lambda n: with_answers(
+            answered(n),
+            softmax="import sys\n\n"
+            + answer(n, "softmax").replace(
+                "    A = np.asarray", "    print('debug', file=sys.stderr)\n    A = np.asarray"
+            ),
+        ),
+        zero=("test_softmax",),
+        feedback="failed when nbgrader ran your notebook",
+    ),
+    # -- resources -------------------------------------------------------------------------
+    Case(
+        "endless-loop-in-a-cell",
+        "03_softmax",
+        "the softmax cell ends in an endless loop (the per-cell limit interrupts it)",
+        lambda n: with_answers(
+            small(n), softmax=answer(n, "softmax") + "\nwhile True:\n    pass\n"
+        ),
+    ),
+    Case(
+        "endless-loop-in-a-function",
+        "03_softmax",
+        "log_softmax never returns (the per-test limit stops it)",
+        lambda n: with_answers(
+            small(n), log_softmax="def log_softmax(A):\n    while True:\n        pass\n"
+        ),
+        zero=("test_log_softmax",),
+        feedback="time limit",
+    ),
+    Case(
+        "unstoppable-loop",
+        "03_softmax",
+        "a cell loops forever and swallows every interrupt",
+        lambda n: insert_after(
+            small(n),
+            "setup",
+            "while True:\n    try:\n        while True:\n            pass\n"
+            "    except BaseException:\n        pass\n",
+        ),
+        zero=None,
+        feedback="could not be interrupted",
+    ),
+    Case(
+        "sys-exit",
+        "03_softmax",
+        "sys.exit at the top of a cell (IPython carries on) and inside log_softmax",
+        lambda n: with_answers(
+            answered(n),
+            softmax=answer(n, "softmax") + "\nimport sys\nsys.exit(0)\n",
+            log_softmax="def log_softmax(A):\n    raise SystemExit('bye')\n",
+        ),
+        zero=("test_log_softmax",),
+        feedback="SystemExit",
+    ),
+    Case(
+        "os-exit",
+        "03_softmax",
+        "os._exit ends the kernel",
+        lambda n: insert_after(answered(n), "softmax", "import os\nos._exit(0)\n"),
+        zero=None,
+        feedback="kernel stopped",
+    ),
+    Case(
+        "kernel-crash",
+        "03_softmax",
+        "a segmentation fault crashes the kernel",
+        lambda n: insert_after(answered(n), "softmax", "import ctypes\nctypes.string_at(0)\n"),
+        zero=None,
+        feedback="kernel stopped",
+    ),
+    Case(
+        "huge-output",
+        "03_softmax",
+        "prints 100 MB in one line",
+        lambda n: insert_after(answered(n), "setup", "print('x' * 100_000_000)\n"),
+    ),
+    Case(
+        "memory-blow-up",
+        "03_softmax",
+        "allocates 20 GB at the top of a cell (ignored) and inside softmax (its test fails)",
+        lambda n: insert_after(
+            with_answers(
+                answered(n),
+                softmax=answer(n, "softmax").replace(
+                    "    A = np.asarray", "    np.ones(20 * 1024**3 // 8)\n    A = np.asarray"
+                ),
+            ),
+            "setup",
+            "blob = bytearray(20 * 1024**3)\n",
+        ),
+        zero=("test_softmax",),
+        feedback="MemoryError",
+    ),
+    # -- structure -------------------------------------------------------------------------
+    Case(
+        "deleted-cells",
+        "03_softmax",
+        "deletes the introduction, a demo and two test cells (nbgrader puts the tests back)",
+        lambda n: delete(
+            answered(n), "intro", "md_softmax_picture", "test_softmax", "test_log_softmax"
+        ),
+    ),
+    Case(
+        "deleted-setup-cell",
+        "03_softmax",
+        "deletes the setup cell: the notebook cannot run (numpy is never imported)",
+        lambda n: delete(answered(n), "setup"),
+        zero=None,
+        feedback="failed when nbgrader ran your notebook",
+    ),
+    Case(
+        "edited-locked-cells",
+        "03_softmax",
+        "empties the softmax test, raises its points to 100 and edits the setup cell; softmax "
+        "is wrong",
+        lambda n: _edit_locked(with_answers(answered(n), softmax=WRONG_SOFTMAX)),
+        zero=("test_softmax",),
+        feedback="softmax",
+    ),
+    Case(
+        "changed-cell-types",
+        "03_softmax",
+        "turns a test cell and the softmax answer into markdown (the re-check runs only code "
+        "cells of the student's, so softmax is missing)",
+        lambda n: to_markdown(answered(n), "test_log_softmax", "softmax"),
+        zero=("test_softmax",),
+        feedback="NameError",
+    ),
+    Case(
+        "duplicated-grade-ids",
+        "03_softmax",
+        "a second softmax cell with the same grade_id (wrong) and a copy of the softmax test "
+        "emptied",
+        lambda n: _duplicate_ids(answered(n)),
+        zero=("test_softmax",),
+        feedback="softmax",
+    ),
+    Case(
+        "renamed-grade-ids",
+        "03_softmax",
+        "renames the grade_id of a test cell (nbgrader puts the test back); softmax is wrong",
+        lambda n: _rename_test(with_answers(answered(n), softmax=WRONG_SOFTMAX)),
+        zero=("test_softmax",),
+        feedback="softmax",
+    ),
+    Case(
+        "in-place",
+        "02_gradient_descent",
+        "gd_step overwrites its argument theta; linreg_grad is right",
+        lambda n: with_answers(
+            small(n, ("gd_step", "linreg_grad")),
+            gd_step="def gd_step(theta, grad, lr):\n    theta -= lr * grad\n    return theta\n",
+        ),
+        zero=None,
+        passing=("test_linreg_grad",),
+        feedback="in place",
+    ),
+    Case(
+        "leak-probe",
+        "03_softmax",
+        "looks for solutions/ from its working directory, and for any file near it holding "
+        "answers, hidden tests or a gradebook",
+        lambda n: with_answers(answered(n), softmax=LEAK_PROBE + "\n" + answer(n, "softmax")),
+    ),
+    # -- files -----------------------------------------------------------------------------
+    Case(
+        "not-json",
+        "03_softmax",
+        "not JSON",
+        lambda n: b"{this is not a notebook",
+        zero=None,
+        feedback="not a valid",
+    ),
+    Case(
+        "not-a-notebook",
+        "03_softmax",
+        "JSON, but not a notebook",
+        lambda n: json.dumps({"cells": 5, "metadata": {}}).encode(),
+        zero=None,
+        feedback="not a valid",
+    ),
+    Case(
+        "empty-file",
+        "03_softmax",
+        "an empty file",
+        lambda n: b"",
+        zero=None,
+        feedback="not a valid",
+    ),
+    Case(
+        "wrong-file-name",
+        "03_softmax",
+        "a right notebook under another name",
+        lambda n: answered(n),
+        zero=None,
+        feedback="no notebook named 03_softmax.ipynb",
+        filename="03_softmax (1).ipynb",
+    ),
+    # -- the other assignments, small notebooks --------------------------------------------
+    Case(
+        "numerical-gradient-delegated",
+        "01_derivatives",
+        "numerical_gradient hands over to chainrule.gradcheck under another name",
+        lambda n: with_answers(
+            small(n, ("numerical_gradient", "sigmoid_grad")),
+            numerical_gradient="from chainrule.gradcheck import numerical_gradient as ng\n\n"
+            "def numerical_gradient(f, x, h=1e-5):\n    return ng(f, x, h)\n",
+        ),
+        zero=None,
+        passing=("test_sigmoid_grad",),
+        fooled=("test_numerical_gradient",),
+        feedback="chainrule.gradcheck",
+    ),
+    Case(
+        "optimizer-delegated",
+        "02_gradient_descent",
+        "gd_step calls chainrule.optim's; linreg_grad is right",
+        lambda n: with_answers(
+            small(n, ("gd_step", "linreg_grad")),
+            gd_step="def gd_step(theta, grad, lr):\n    return optim.gd_step(theta, grad, lr)\n",
+        ),
+        zero=None,
+        passing=("test_linreg_grad",),
+        feedback="chainrule.optim",
+    ),
+    Case(
+        "finite-difference-bprop",
+        "04_backprop",
+        "Linear.bprop returns finite-difference gradients from chainrule.gradcheck (both "
+        "tests of the class score 0: the class they use refers to the helpers)",
+        lambda n: with_answers(small(n, ("linear",)), linear=_fd_linear(n)),
+        zero=None,
+        feedback="finite-difference",
+    ),
+]
+
+
+def _edit_locked(notebook: NotebookNode) -> NotebookNode:
+    test = cell(notebook, "test_softmax")
+    test.source = "pass"
+    test.metadata.nbgrader["points"] = 100
+    cell(notebook, "setup").source += "\nnp.allclose = lambda *args, **kwargs: True\n"
+    return notebook
+
+
+def _duplicate_ids(notebook: NotebookNode) -> NotebookNode:
+    answer_cell, test = cell(notebook, "softmax"), cell(notebook, "test_softmax")
+    wrong = copy.deepcopy(answer_cell)
+    wrong.source = WRONG_SOFTMAX
+    notebook.cells.insert(notebook.cells.index(answer_cell) + 1, wrong)
+    empty = copy.deepcopy(test)
+    empty.source = "pass"
+    notebook.cells.insert(notebook.cells.index(test) + 1, empty)
+    for c in (wrong, empty):
+        c.id = f"copy-{grade_id(c)}"
+    return notebook
+
+
+def _rename_test(notebook: NotebookNode) -> NotebookNode:
+    test = cell(notebook, "test_softmax")
+    test.metadata.nbgrader["grade_id"] = "test_softmax_renamed"
+    test.source = "pass"
+    return notebook
+
+
+def _fd_linear(n: Notebooks) -> str:
+    """The solution's Linear with a bprop made of finite differences."""
+    source = answer(n, "linear")
+    start = source.index("    def bprop(")
+    return source[:start] + textwrap.indent(
+        textwrap.dedent(
+            """\
+            def bprop(self, grad_out):
+                G, x = np.asarray(grad_out, dtype=float), self.x
+                W, b = self.params["W"], self.params["b"]
+                self.grads = {
+                    "W": gradcheck.numerical_gradient(lambda V: np.sum((x @ V.T + b) * G), W),
+                    "b": gradcheck.numerical_gradient(lambda c: np.sum((x @ W.T + c) * G), b),
+                }
+                return gradcheck.numerical_gradient(lambda z: np.sum((z @ W.T + b) * G), x)
+            """
+        ),
+        "    ",
+    )
+
+
+def write(case: Case, notebooks: Notebooks, folder: Path) -> None:
+    """Write the submission of ``case`` into ``folder``."""
+    built = case.build(notebooks)
+    path = folder / (case.filename or f"{case.assignment}.ipynb")
+    if isinstance(built, bytes):
+        path.write_bytes(built)
+    else:
+        nbformat.write(built, path)

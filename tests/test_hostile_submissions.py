@@ -1,0 +1,143 @@
+"""The hostile corpus (tests/submissions/corpus.py), graded in parallel with the real nbgrader.
+
+One module-scoped course holds a copy of the configuration and the source notebooks, released,
+with one submission per case (the student id is the case's name). ``python -m grader
+autograde --jobs 2`` grades them all with short limits (a few seconds per cell, a minute per
+submission), then ``feedback`` runs. Each case must get its exact scores, its feedback, and
+the gradebook one submission per case.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+from html_text import page_text
+from submissions.corpus import CASES, PROBE, Case, Notebooks, write
+
+from grader.__main__ import main
+from grader.course import CONFIG_FILE, Course
+from grader.scores import cell_scores
+from grader.submissions import GradedTest, Submission, graded_tests
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+#: Seconds per notebook cell and per submission: room for a 2-core machine grading two at once.
+CELL_TIMEOUT, TIMEOUT = 8, 45
+
+
+@dataclass
+class Graded:
+    course: Course
+    points: dict[str, dict[str, float]]  # assignment -> test -> points
+    scores: dict[str, dict[str, float]]  # student -> test -> score
+    submissions: int  # submission rows in the gradebook
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
+    root = tmp_path_factory.mktemp("course")
+    assignments = sorted({case.assignment for case in CASES})
+    shutil.copy(REPO / CONFIG_FILE, root / CONFIG_FILE)
+    for assignment in assignments:
+        shutil.copytree(REPO / "solutions" / assignment, root / "solutions" / assignment)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("CHAINRULE_DB_URL", raising=False)
+        assert main(["--course", str(root), "release", *assignments]) == 0
+        course = Course(root)
+        notebooks = {
+            assignment: Notebooks(
+                *(
+                    nbformat.read(course.notebook_paths(step, assignment)[0], as_version=4)
+                    for step in ("source", "release")
+                )
+            )
+            for assignment in assignments
+        }
+        for case in CASES:
+            folder = course.directory("submitted") / case.name / case.assignment
+            folder.mkdir(parents=True)
+            write(case, notebooks[case.assignment], folder)
+        limits = ["--cell-timeout", str(CELL_TIMEOUT), "--timeout", str(TIMEOUT)]
+        assert main(["--course", str(root), "autograde", "--jobs", "2", "--quiet", *limits]) == 0
+        assert main(["--course", str(root), "feedback"]) == 0
+    points = {
+        assignment: {
+            c.metadata.nbgrader["grade_id"]: float(c.metadata.nbgrader["points"])
+            for c in notebooks[assignment].source.cells
+            if c.cell_type == "code"
+            and c.metadata.get("nbgrader", {}).get("grade")
+            and not c.metadata.nbgrader.get("solution")
+        }
+        for assignment in assignments
+    }
+    scores: dict[str, dict[str, float]] = {}
+    with course.gradebook() as gradebook:
+        for s in cell_scores(gradebook):
+            if s.autograded:
+                scores.setdefault(s.student, {})[s.cell] = s.score
+        submissions = sum(len(a.submissions) for a in gradebook.assignments)
+    return Graded(course, points, scores, submissions)
+
+
+def test_the_corpus_is_big_and_covers_every_assignment() -> None:
+    assert len(CASES) >= 25
+    assert len({case.name for case in CASES}) == len(CASES)
+    assert {case.assignment for case in CASES} == {
+        "01_derivatives",
+        "02_gradient_descent",
+        "03_softmax",
+        "04_backprop",
+    }
+
+
+def recorded_tests(graded: Graded, case: Case) -> dict[str, GradedTest]:
+    recorded = graded_tests(graded.course, Submission(case.name, case.assignment))
+    return {test.grade_id: test for test in recorded}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_exact_scores_and_feedback(graded: Graded, case: Case) -> None:
+    expected = case.expected(graded.points[case.assignment])
+    assert graded.scores[case.name] == expected, case.what
+    recorded = recorded_tests(graded, case)
+    assert {name: test.score for name, test in recorded.items()} == expected
+    for name in case.fooled:  # nbgrader's kernel gave the points; the re-check took them away
+        assert recorded[name].nbgrader == recorded[name].max_score, name
+        assert not recorded[name].trusted, name
+    page = graded.course.directory("feedback") / case.name / case.assignment
+    assert case.feedback in page_text(page / f"{case.assignment}.html"), case.what
+
+
+def test_the_gradebook_holds_one_submission_per_notebook(graded: Graded) -> None:
+    assert graded.submissions == len(CASES)
+    assert set(graded.scores) == {case.name for case in CASES}
+
+
+def test_a_huge_output_is_cut(graded: Graded) -> None:
+    folder = graded.course.directory("autograded") / "huge-output" / "03_softmax"
+    assert (folder / "03_softmax.ipynb").stat().st_size < 2_000_000
+    page = graded.course.directory("feedback") / "huge-output" / "03_softmax" / "03_softmax.html"
+    assert page.stat().st_size < 3_000_000
+
+
+def test_the_kernel_finds_no_solution_near_its_working_directory(graded: Graded) -> None:
+    path = graded.course.directory("autograded") / "leak-probe" / "03_softmax" / "03_softmax.ipynb"
+    outputs = [
+        o.text
+        for c in nbformat.read(path, as_version=4).cells
+        for o in c.get("outputs", [])
+        if o.output_type == "stream" and PROBE in o.text
+    ]
+    assert len(outputs) == 1
+    probe = json.loads(outputs[0].split(PROBE, 1)[1])
+    assert probe["found"] == []
+    # The probe walked the whole grading folder, its own notebook included, and no further.
+    assert Path(probe["top"]).name.startswith("chainrule-grade-")
+    assert probe["seen"] >= 2
+    assert not Path(probe["top"]).exists()  # removed after grading

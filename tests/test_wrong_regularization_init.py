@@ -1,0 +1,63 @@
+"""Classic wrong regularizers, dropout and initializers lose the points of their own exercise,
+and only those.
+
+Notebooks 05 (regularization) and 06 (initialization) are graded by the real nbgrader in
+temporary copies of the course, with one student per classic mistake (the solution with one
+solution cell edited) next to the solution and the blank release; one ``nbgrader autograde``
+run per assignment, the two in parallel (tests/wrong_answers.py). About a minute.
+"""
+
+from __future__ import annotations
+
+import pytest
+from wrong_answers import Mistake, Scores, expected_scores, grade_mistakes
+
+# assignment -> student -> (solution cell, test cell it must fail, text in that solution cell,
+# the same text with the mistake). Every other test cell must keep its full points.
+MISTAKES: dict[str, dict[str, Mistake]] = {
+    "05_regularization": {
+        "l2_gradient_W_instead_of_2W": (
+            "l2_grad",
+            "test_l2_grad",
+            "return 2.0 * np.asarray(W, dtype=float)",
+            "return np.asarray(W, dtype=float)",
+        ),
+        "biases_regularized": (
+            "regularized_loss_and_grads",
+            "test_regularized_loss_and_grads",
+            'if key.startswith("W"):',
+            'if key.startswith(("W", "b")):',
+        ),
+        "dropout_without_rescaling": (
+            "dropout",
+            "test_dropout",
+            "(self.rng.random(x.shape) >= self.p) / (1.0 - self.p)",
+            "(self.rng.random(x.shape) >= self.p) * 1.0",
+        ),
+    },
+    "06_initialization": {
+        "glorot_with_fan_in_only": (
+            "glorot_uniform",
+            "test_glorot_uniform",
+            "np.sqrt(6.0 / (fan_in + fan_out))",
+            "np.sqrt(6.0 / fan_in)",
+        ),
+        "he_with_factor_1": (
+            "he_normal",
+            "test_he_normal",
+            "np.sqrt(2.0 / fan_in)",
+            "np.sqrt(1.0 / fan_in)",
+        ),
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def scores(tmp_path_factory: pytest.TempPathFactory) -> Scores:
+    return grade_mistakes(tmp_path_factory, MISTAKES)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", list(MISTAKES))
+def test_each_mistake_loses_the_points_of_its_exercise_only(scores, assignment) -> None:
+    assert scores[assignment] == expected_scores(assignment, MISTAKES[assignment])

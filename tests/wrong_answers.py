@@ -1,0 +1,151 @@
+"""Grading classic wrong answers with the real nbgrader, for the ``test_wrong_*`` modules.
+
+A *mistake* is a student whose notebook is the solution with one solution cell's source edited:
+``(solution cell, test cell it must fail, text in that solution cell, the same text with the
+mistake)``. :func:`grade_mistakes` copies the course configuration and the assignments' source
+notebooks into temporary courses, releases them, submits the solution, the blank release and one
+notebook per mistake, autogrades each assignment with ONE ``nbgrader autograde`` run (the
+assignments in parallel, each in its own course), and reads the score of every test cell from
+nbgrader's gradebook. The demo cells (cells without nbgrader metadata) are left out of the
+submissions: grading does not need them, and the runs are much shorter without them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: (solution cell, test cell it must fail, text in that solution cell, the same text wrong).
+Mistake = tuple[str, str, str, str]
+#: assignment -> student -> test cell -> autograded score.
+Scores = dict[str, dict[str, dict[str, float]]]
+
+
+def grade_id(cell: nbformat.NotebookNode) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def submissions(
+    source: nbformat.NotebookNode,
+    release: nbformat.NotebookNode,
+    mistakes: Mapping[str, Mistake],
+) -> dict[str, nbformat.NotebookNode]:
+    """Student id -> notebook: "solution" (the release with every solution cell filled from
+    ``source``), "blank" (the release) and one notebook per mistake."""
+    answers = {
+        grade_id(cell): cell.source
+        for cell in source.cells
+        if cell.metadata.get("nbgrader", {}).get("solution")
+    }
+
+    def answered(edit: tuple[str, str, str] | None = None) -> nbformat.NotebookNode:
+        notebook = nbformat.from_dict(release)
+        for cell in notebook.cells:
+            if grade_id(cell) in answers:
+                cell.source = answers[grade_id(cell)]
+                if edit and grade_id(cell) == edit[0]:
+                    assert edit[1] in cell.source, f"{edit[1]!r} not in solution cell {edit[0]}"
+                    cell.source = cell.source.replace(edit[1], edit[2])
+        return notebook
+
+    notebooks = {"solution": answered(), "blank": nbformat.from_dict(release)}
+    for student, (cell, _, right, wrong) in mistakes.items():
+        notebooks[student] = answered((cell, right, wrong))
+    for notebook in notebooks.values():  # the demos (cells without nbgrader metadata) are left out
+        notebook.cells = [cell for cell in notebook.cells if "nbgrader" in cell.metadata]
+    return notebooks
+
+
+def nbgrader(course: Path, *args: str) -> subprocess.Popen:
+    env = dict(os.environ)
+    env.pop("CHAINRULE_DB_URL", None)  # the gradebook of the temporary course, not a shared one
+    # nbgrader runs `alembic` by name: the venv's bin directory must be on PATH.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return subprocess.Popen(
+        [sys.executable, "-m", "nbgrader", *args],
+        cwd=course,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def run_in_parallel(courses: Mapping[str, Path], command: str) -> None:
+    """``nbgrader <command> <assignment>`` in each assignment's course, all at once."""
+    running = {
+        assignment: nbgrader(course, command, assignment) for assignment, course in courses.items()
+    }
+    for assignment, process in running.items():
+        log, _ = process.communicate(timeout=600)
+        assert process.returncode == 0, f"nbgrader {command} {assignment} failed:\n{log}"
+
+
+def autograded_points(assignment: str) -> dict[str, float]:
+    """Test cell -> points, for the autograded test cells of the assignment's source notebook."""
+    source = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    return {
+        grade_id(cell): float(cell.metadata["nbgrader"]["points"])
+        for cell in source.cells
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")
+    }
+
+
+def grade_mistakes(
+    tmp_path_factory: pytest.TempPathFactory, mistakes: Mapping[str, Mapping[str, Mistake]]
+) -> Scores:
+    """Autograde every assignment's solution, blank release and mistakes (module docstring);
+    return the score of each autograded test cell (manually graded cells are left out)."""
+    courses = {}
+    for assignment in mistakes:
+        course = tmp_path_factory.mktemp(assignment)
+        shutil.copy(ROOT / "nbgrader_config.py", course)
+        shutil.copytree(ROOT / "solutions" / assignment, course / "solutions" / assignment)
+        courses[assignment] = course
+    run_in_parallel(courses, "generate_assignment")
+    for assignment, course in courses.items():
+        name = f"{assignment}.ipynb"
+        source = nbformat.read(course / "solutions" / assignment / name, as_version=4)
+        release = nbformat.read(course / "lectures" / assignment / name, as_version=4)
+        for student, notebook in submissions(source, release, mistakes[assignment]).items():
+            folder = course / "submitted" / student / assignment
+            folder.mkdir(parents=True)
+            nbformat.write(notebook, folder / name)
+    run_in_parallel(courses, "autograde")
+    result: Scores = {}
+    for assignment, course in courses.items():
+        tests = autograded_points(assignment)
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "chainrule") as gradebook:
+            result[assignment] = {
+                student: {
+                    grade.name: grade.score
+                    for grade in gradebook.find_submission_notebook(
+                        assignment, assignment, student
+                    ).grades
+                    if grade.name in tests
+                }
+                for student in ["solution", "blank", *mistakes[assignment]]
+            }
+    return result
+
+
+def expected_scores(assignment: str, mistakes: Mapping[str, Mistake]) -> dict[str, dict]:
+    """What every student must score: the solution every point, the blank release none, and each
+    mistake every point except those of the test cell it must fail."""
+    full = autograded_points(assignment)
+    assert full, f"{assignment} has no autograded test cell"
+    expected = {"solution": full, "blank": dict.fromkeys(full, 0.0)}
+    for student, (_, failing, _, _) in mistakes.items():
+        assert failing in full, f"{failing} is not a test cell of {assignment}"
+        expected[student] = {**full, failing: 0.0}
+    return expected
