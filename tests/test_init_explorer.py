@@ -7,7 +7,6 @@ Assertions are on the artists' data (``Line2D.get_xydata``), never on pixels.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -269,9 +268,8 @@ def test_plot_layers_draws_the_static_picture():
 
 
 def test_under_ipympl_the_canvas_is_the_widget_and_redraws_in_place():
-    # Not pytest.importorskip: importing ipympl switches this process's backend to ipympl.
-    if importlib.util.find_spec("ipympl") is None:
-        pytest.skip("ipympl is not installed")
+    # ipympl is a requirement; it is imported only in the subprocess, as importing it here would
+    # switch this process's matplotlib backend for every later test.
     script = """
 import numpy as np
 from chainrule.widgets import init_explorer

@@ -225,7 +225,8 @@ def test_plot_paths_draws_each_finite_prefix_over_the_contours():
 
 
 def test_under_ipympl_the_canvas_is_the_widget_and_redraws_in_place():
-    pytest.importorskip("ipympl")
+    # ipympl is a requirement; it is imported only in the subprocess, as importing it here would
+    # switch this process's matplotlib backend for every later test.
     script = """
 import numpy as np
 from chainrule.widgets import learning_rate_explorer
