@@ -58,9 +58,12 @@ c.Autograde.sanitize_preprocessors = (
 )
 # nbgrader's LimitOutput counts lines only: one line of 100 MB would reach the autograded
 # notebook and the feedback whole. Cut every cell's output to 100,000 characters as well.
+# Demo cells decide no score: the kernel skips those no later cell reads a name of (the
+# released notebook says which cells are demos; grader/demos.py).
 _autograde_steps = Autograde.class_traits()["autograde_preprocessors"].default()
 c.Autograde.autograde_preprocessors = (
-    _autograde_steps[: _autograde_steps.index(LimitOutput) + 1]
+    ["grader.preprocessors.SkipDemoCells"]
+    + _autograde_steps[: _autograde_steps.index(LimitOutput) + 1]
     + ["grader.preprocessors.LimitOutputSize"]
     + _autograde_steps[_autograde_steps.index(LimitOutput) + 1 :]
 )

@@ -82,10 +82,17 @@ def _as_float_array(got: Any, *, name: str, inputs: Mapping[str, Any] | None) ->
         ) from None
 
 
-def _worst_index(badness: np.ndarray) -> tuple[int, ...]:
-    """Index of the largest entry of ``badness``, a NaN counting as the largest."""
+def _worst_entry(badness: np.ndarray) -> tuple[tuple[int, ...], str]:
+    """Index of the largest entry of ``badness`` (a NaN counting as the largest), and the words
+    that place it in a message: `` at index [i, j]``, or nothing for a 0-d array."""
     flat = int(np.argmax(np.where(np.isnan(badness), np.inf, badness)))
-    return tuple(int(i) for i in np.unravel_index(flat, badness.shape))
+    worst = tuple(int(i) for i in np.unravel_index(flat, badness.shape))
+    return worst, f" at index {list(worst)}" if badness.ndim else ""
+
+
+def _hint(hint: str) -> str:
+    """The ``hint:`` line of a failure message, or nothing when there is no hint."""
+    return f"\nhint: {hint}" if hint else ""
 
 
 def _check_shape(
@@ -99,7 +106,7 @@ def _check_shape(
     if got.shape != expected.shape:
         raise AssertionError(
             f"{name} returned an array of shape {got.shape}, expected shape {expected.shape}"
-            + (f"\nhint: {hint}" if hint else "")
+            + _hint(hint)
             + _format_inputs(inputs)
         )
 
@@ -143,8 +150,7 @@ def check_array(
     if not bad.any():
         return
     excess = np.abs(got - expected) - (atol + rtol * np.abs(expected))
-    worst = _worst_index(excess)
-    where = f" at index {list(worst)}" if got.ndim else ""
+    worst, where = _worst_entry(excess)
     raise AssertionError(
         f"{name}: {int(bad.sum())} of {bad.size} entries differ from the expected values "
         f"(rtol={rtol:g}, atol={atol:g}).\n"
@@ -203,12 +209,11 @@ def check_gradient(
     error = gradcheck.rel_error(analytic, numeric)
     if error <= tol:
         return
-    worst = _worst_index(np.abs(analytic - numeric))
-    where = f" at index {list(worst)}" if x.ndim else ""
+    worst, where = _worst_entry(np.abs(analytic - numeric))
     raise AssertionError(
         f"{name} disagrees with central finite differences: relative error {error:.3g} > {tol:g}.\n"
         f"worst entry{where}: analytic {analytic[worst]:.10g}, numeric {numeric[worst]:.10g}"
-        + (f"\nhint: {hint}" if hint else "")
+        + _hint(hint)
         + _format_inputs(shown, worst, x.shape)
     )
 
@@ -227,8 +232,7 @@ def check_unchanged(passed: Any, original: Any, *, name: str, argument: str) -> 
     if got.shape != expected.shape:
         change = f"its shape went from {expected.shape} to {got.shape}"
     else:
-        worst = _worst_index(np.abs(got - expected))
-        where = f" at index {list(worst)}" if got.ndim else ""
+        worst, where = _worst_entry(np.abs(got - expected))
         change = f"entry{where} went from {expected[worst]:.10g} to {got[worst]:.10g}"
     raise AssertionError(
         f"{name} changed its input {argument} in place: {change}.\n"
@@ -428,5 +432,5 @@ def check_statistic(
     raise AssertionError(
         f"{name}: {what} is {value:.6g}, expected a value in [{low:.6g}, {high:.6g}].\n"
         f"A correct implementation lands outside this interval with probability below "
-        f"{failure:.0e}: this is not bad luck." + (f"\nhint: {hint}" if hint else "")
+        f"{failure:.0e}: this is not bad luck." + _hint(hint)
     )

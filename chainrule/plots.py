@@ -109,6 +109,33 @@ def plot_paths(
     ax.legend(loc="best", fontsize="small")
 
 
+def _empty_line(ax: Axes, fmt: str = "", **style: object) -> Line2D:
+    """A line on ``ax`` with no data yet: an explorer's view fills it in place."""
+    return ax.plot([], [], fmt, **style)[0]
+
+
+def _status_text(ax: Axes, x: float, y: float, **style: object) -> Text:
+    """An empty red note at (x, y) in axes coordinates, on a white box so that it reads over
+    the lines below it: a view's ``status``."""
+    return ax.text(
+        x,
+        y,
+        "",
+        transform=ax.transAxes,
+        color="tab:red",
+        bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 2},
+        **style,
+    )
+
+
+def _fix_label_positions(axes: Sequence[Axes], ylabel_x: float) -> None:
+    """Place the axis labels of ``axes`` at fixed positions (y label at ``ylabel_x`` in axes
+    coordinates), so that a redraw never moves them to fit the tick labels."""
+    for ax in axes:
+        ax.xaxis.set_label_coords(0.5, -0.11)
+        ax.yaxis.set_label_coords(ylabel_x, 0.5)
+
+
 class BlitView(Protocol):
     """What :func:`render_runs` needs of an explorer's view: the figure, the artists that change
     with every setting, and the stored rendering of everything else (None until drawn)."""
@@ -168,8 +195,7 @@ def explorer_view(
     titles = ("loss contours and paths", "loss after each epoch", "loss after each update")
     for ax, title in zip(axes, titles, strict=True):
         ax.set_title(title, fontsize="medium", y=1.0, pad=4)
-        ax.xaxis.set_label_coords(0.5, -0.11)
-        ax.yaxis.set_label_coords(-0.13, 0.5)
+    _fix_label_positions(axes, -0.13)
     for ax in (epoch_ax, update_ax):
         ax.set_yscale("log")
         ax.yaxis.set_minor_locator(NullLocator())
@@ -180,40 +206,28 @@ def explorer_view(
     epoch_ax.set_xlabel("epoch")
     update_ax.set_xlabel("number of updates")
 
-    def line(ax: Axes, name: str, **style: object) -> Line2D:
-        return ax.plot([], [], color=COLORS.get(name), label=name, **style)[0]
+    def run_lines(ax: Axes, **style: object) -> dict[str, Line2D]:
+        """One empty line per optimizer on ``ax``, in its colour."""
+        return {
+            name: _empty_line(ax, color=COLORS.get(name), label=name, **style) for name in names
+        }
 
-    paths = {name: line(contour_ax, name, marker=".", ms=3, lw=1) for name in names}
-    by_epoch = {name: line(epoch_ax, name, marker=".", ms=4, lw=1.2) for name in names}
-    by_update = {name: line(update_ax, name, lw=1.2) for name in names}
-    floors = tuple(ax.axhline(np.nan, color="k", ls=":", lw=0.8) for ax in (epoch_ax, update_ax))
-    floors[0].set_label("minimum")
-    start = contour_ax.plot([], [], "ko", ms=5, label="start")[0]
-    minimum = contour_ax.plot([], [], "k*", ms=10, label="minimum")[0]
-    epoch_ax.legend(loc="upper right", fontsize="small")
-    status = contour_ax.text(
-        0.02,
-        0.97,
-        "",
-        transform=contour_ax.transAxes,
-        va="top",
-        color="tab:red",
-        weight="bold",
-        bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 2},
-    )
-    return ExplorerView(
+    view = ExplorerView(
         figure=figure,
         contour_ax=contour_ax,
         epoch_ax=epoch_ax,
         update_ax=update_ax,
-        paths=paths,
-        by_epoch=by_epoch,
-        by_update=by_update,
-        start=start,
-        minimum=minimum,
-        floors=floors,
-        status=status,
+        paths=run_lines(contour_ax, marker=".", ms=3, lw=1),
+        by_epoch=run_lines(epoch_ax, marker=".", ms=4, lw=1.2),
+        by_update=run_lines(update_ax, lw=1.2),
+        floors=tuple(ax.axhline(np.nan, color="k", ls=":", lw=0.8) for ax in (epoch_ax, update_ax)),
+        start=_empty_line(contour_ax, "ko", ms=5, label="start"),
+        minimum=_empty_line(contour_ax, "k*", ms=10, label="minimum"),
+        status=_status_text(contour_ax, 0.02, 0.97, va="top", weight="bold"),
     )
+    view.floors[0].set_label("minimum")
+    epoch_ax.legend(loc="upper right", fontsize="small")
+    return view
 
 
 def show_surface(
@@ -405,44 +419,27 @@ def init_view(hist_ax: Axes, layer_ax: Axes, max_depth: int) -> InitView:
     hist_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     hist_ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
     layer_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    for ax in (hist_ax, layer_ax):
-        ax.xaxis.set_label_coords(0.5, -0.11)
-        ax.yaxis.set_label_coords(-0.1, 0.5)
-    ridges = [
-        hist_ax.plot([], [], color="tab:blue", lw=1.2, ds="steps-mid")[0] for _ in range(max_depth)
-    ]
-    baselines = LineCollection([], colors="0.75", linewidths=0.8)
-    hist_ax.add_collection(baselines)
-    std_line = layer_ax.plot(
-        [], [], "s-", ms=4, lw=1.2, color="tab:green", label="std of $h^{(k)}$"
-    )[0]
-    grad_line = layer_ax.plot(
-        [], [], "o-", ms=4, lw=1.2, color="tab:red", label=r"$\|\nabla_{W^{(k)}} L\|_F$"
-    )[0]
-    layer_ax.legend(
-        loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize="small", frameon=False
-    )
-    status = layer_ax.text(
-        0.98,
-        0.03,
-        "",
-        transform=layer_ax.transAxes,
-        ha="right",
-        va="bottom",
-        fontsize="small",
-        color="tab:red",
-        bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 2},
-    )
-    return InitView(
+    _fix_label_positions((hist_ax, layer_ax), -0.1)
+    view = InitView(
         figure=hist_ax.figure,
         hist_ax=hist_ax,
         layer_ax=layer_ax,
-        ridges=ridges,
-        baselines=baselines,
-        std_line=std_line,
-        grad_line=grad_line,
-        status=status,
+        ridges=[
+            _empty_line(hist_ax, color="tab:blue", lw=1.2, ds="steps-mid") for _ in range(max_depth)
+        ],
+        baselines=hist_ax.add_collection(LineCollection([], colors="0.75", linewidths=0.8)),
+        std_line=_empty_line(
+            layer_ax, "s-", ms=4, lw=1.2, color="tab:green", label="std of $h^{(k)}$"
+        ),
+        grad_line=_empty_line(
+            layer_ax, "o-", ms=4, lw=1.2, color="tab:red", label=r"$\|\nabla_{W^{(k)}} L\|_F$"
+        ),
+        status=_status_text(layer_ax, 0.98, 0.03, ha="right", va="bottom", fontsize="small"),
     )
+    layer_ax.legend(
+        loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize="small", frameon=False
+    )
+    return view
 
 
 def show_layout(view: InitView, depth: int, value_range: tuple[float, float], label: str) -> None:

@@ -29,7 +29,7 @@ the pixels, as a PNG, into an ``ipywidgets.Image``.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -205,8 +205,14 @@ _STYLE = {"description_width": "initial"}
 
 class FigureExplorer(widgets.VBox):
     """Controls above a figure that is built once and updated in place (what the explorers
-    share). A subclass lays out ``view`` (a :class:`chainrule.plots.BlitView`) on the figure of
-    :meth:`_figure`, then calls :meth:`render` after every change.
+    share).
+
+    A subclass makes its controls with :meth:`_log_slider`, :meth:`_int_slider`,
+    :meth:`_slider_options` and :meth:`_dropdown` (each checks the initial value it is given),
+    lays out ``view`` (a :class:`chainrule.plots.BlitView`) on the figure of :meth:`_figure`,
+    and hands both to :meth:`_start`. It defines :meth:`_show_layout`, which sets what only the
+    controls named in ``layout_controls`` change, and :meth:`refresh`, which recomputes, puts
+    the result into the artists and calls :meth:`render`.
 
     ``image`` is the PNG widget that shows the figure, or None under ipympl, where the figure's
     canvas is itself the widget.
@@ -214,20 +220,81 @@ class FigureExplorer(widgets.VBox):
 
     view: plots.BlitView
     image: widgets.Image | None
+    controls: dict[str, widgets.ValueWidget]
+    #: Keys of the controls whose change calls :meth:`_show_layout` before :meth:`refresh`.
+    layout_controls: tuple[str, ...] = ()
 
-    def _figure(
-        self, interactive: bool | None, size: tuple[float, float]
-    ) -> tuple[Figure, widgets.DOMWidget]:
-        """The figure and the widget that shows it: ipympl's canvas if ``interactive`` (None:
-        if ipympl is the backend), else a bare Agg figure and an Image of PNG bytes (no pyplot
-        figure, so nothing is displayed twice or left open). Sets :attr:`image`."""
+    def __init__(self, interactive: bool | None) -> None:
+        """``interactive``: show the figure on ipympl's canvas (None: if ipympl is the
+        backend), else as PNG images; True without ipympl is a ValueError."""
+        super().__init__()
         if interactive is None:
             interactive = _uses_ipympl()
         elif interactive and not _uses_ipympl():
             raise ValueError(
                 "interactive=True needs the ipympl backend: run `%matplotlib widget` first"
             )
-        if interactive:
+        self._interactive = interactive
+
+    def _slider_options(self, description: str) -> dict[str, object]:
+        """Keyword arguments of every slider: it reports while dragged on ipympl's canvas
+        (``draw_idle`` skips the frames it cannot keep up with) and on release otherwise (every
+        change renders and sends a PNG)."""
+        return {"description": description, "style": _STYLE, "continuous_update": self._interactive}
+
+    def _log_slider(
+        self, name: str, value: object, value_range: tuple[float, float], description: str
+    ) -> widgets.FloatLogSlider:
+        """A slider over ``value_range`` on a log scale (20 steps a decade) at ``value``, which
+        must lie in that range (ValueError naming ``name``)."""
+        low, high = value_range
+        return widgets.FloatLogSlider(
+            value=_check_range(value, name, low, high),
+            base=10,
+            min=np.log10(low),
+            max=np.log10(high),
+            step=0.05,
+            readout_format=".3g",
+            **self._slider_options(description),
+        )
+
+    def _int_slider(
+        self,
+        name: str,
+        value: object,
+        value_range: tuple[int, int],
+        description: str,
+        step: int = 1,
+    ) -> widgets.IntSlider:
+        """An integer slider over ``value_range`` at ``value``, which must be an integer in that
+        range (ValueError naming ``name``)."""
+        low, high = value_range
+        return widgets.IntSlider(
+            value=_check_int_range(value, name, low, high),
+            min=low,
+            max=high,
+            step=step,
+            **self._slider_options(description),
+        )
+
+    @staticmethod
+    def _dropdown(
+        name: str, value: object, labels: Mapping[str, str], description: str
+    ) -> widgets.Dropdown:
+        """A dropdown of the keys of ``labels`` (shown by their labels) set to ``value``, which
+        must be one of the keys (ValueError naming ``name``)."""
+        return widgets.Dropdown(
+            options=[(label, key) for key, label in labels.items()],
+            value=_check_choice(value, name, labels),
+            description=description,
+            style=_STYLE,
+        )
+
+    def _figure(self, size: tuple[float, float]) -> tuple[Figure, widgets.DOMWidget]:
+        """The figure and the widget that shows it: ipympl's canvas if interactive, else a bare
+        Agg figure and an Image of PNG bytes (no pyplot figure, so nothing is displayed twice or
+        left open). Sets :attr:`image`."""
+        if self._interactive:
             import matplotlib.pyplot as plt
 
             with plt.ioff():
@@ -239,6 +306,40 @@ class FigureExplorer(widgets.VBox):
         FigureCanvasAgg(figure)
         self.image = widgets.Image(format="png")
         return figure, self.image
+
+    def _start(
+        self,
+        controls: dict[str, widgets.ValueWidget],
+        rows: Sequence[Sequence[str]],
+        display: widgets.DOMWidget,
+    ) -> None:
+        """Show the controls in ``rows`` (each a list of keys of ``controls``) above
+        ``display``, update the figure after every change of a control, and draw it a first
+        time."""
+        self.controls = controls
+        self.children = (*(widgets.HBox([controls[key] for key in row]) for row in rows), display)
+        for control in controls.values():
+            control.observe(self._on_change, names="value")
+        self._show_layout()
+        self.refresh()
+
+    def _on_change(self, change: dict) -> None:
+        if any(change["owner"] is self.controls[key] for key in self.layout_controls):
+            self._show_layout()
+        self.refresh()
+
+    def _settings(self) -> dict[str, object]:
+        """The value of every control, by key."""
+        return {key: control.value for key, control in self.controls.items()}
+
+    def _show_layout(self) -> None:
+        """Set what depends on the ``layout_controls`` only (the subclass's)."""
+        raise NotImplementedError
+
+    def refresh(self) -> None:
+        """Recompute from the controls, put the result into the artists and :meth:`render`
+        (the subclass's)."""
+        raise NotImplementedError
 
     def render(self) -> None:
         """Redraw: ``draw_idle`` under ipympl, else blit the changing artists over the stored
@@ -259,6 +360,8 @@ class LearningRateExplorer(FigureExplorer):
     :class:`LeastSquares`) and ``image`` (the PNG widget, or None under ipympl).
     """
 
+    layout_controls = ("dataset",)
+
     def __init__(
         self,
         *,
@@ -270,84 +373,36 @@ class LearningRateExplorer(FigureExplorer):
         seed: int = 0,
         interactive: bool | None = None,
     ) -> None:
-        super().__init__()
-        dataset = _check_choice(dataset, "dataset", DATASETS)
-        lr = _check_range(lr, "lr", *LR_RANGE)
-        batch_size = _check_int_range(batch_size, "batch_size", 1, N_EXAMPLES)
-        momentum = _check_range(momentum, "momentum", 0.0, MAX_MOMENTUM)
-        epochs = _check_int_range(epochs, "epochs", 1, MAX_EPOCHS)
-        self.seed = _check_seed(seed)
-        self.problems = {key: build(self.seed) for key, (_, build) in DATASETS.items()}
-        figure, display = self._figure(interactive, (11.0, 3.4))
-        continuous = self.image is None
-        self.controls: dict[str, widgets.ValueWidget] = {
-            "lr": widgets.FloatLogSlider(
-                value=lr,
-                base=10,
-                min=np.log10(LR_RANGE[0]),
-                max=np.log10(LR_RANGE[1]),
-                step=0.05,
-                description="learning rate η",
-                readout_format=".3g",
-                style=_STYLE,
-                continuous_update=continuous,
-            ),
-            "batch_size": widgets.IntSlider(
-                value=batch_size,
-                min=1,
-                max=N_EXAMPLES,
-                description="batch size",
-                style=_STYLE,
-                continuous_update=continuous,
-            ),
+        super().__init__(interactive)
+        controls: dict[str, widgets.ValueWidget] = {
+            "lr": self._log_slider("lr", lr, LR_RANGE, "learning rate η"),
+            "batch_size": self._int_slider("batch_size", batch_size, (1, N_EXAMPLES), "batch size"),
             "momentum": widgets.FloatSlider(
-                value=momentum,
+                value=_check_range(momentum, "momentum", 0.0, MAX_MOMENTUM),
                 min=0.0,
                 max=MAX_MOMENTUM,
                 step=0.01,
-                description="momentum β",
-                style=_STYLE,
-                continuous_update=continuous,
+                **self._slider_options("momentum β"),
             ),
-            "epochs": widgets.IntSlider(
-                value=epochs,
-                min=1,
-                max=MAX_EPOCHS,
-                description="epochs",
-                style=_STYLE,
-                continuous_update=continuous,
-            ),
-            "dataset": widgets.Dropdown(
-                options=[(label, key) for key, (label, _) in DATASETS.items()],
-                value=dataset,
-                description="dataset",
-                style=_STYLE,
+            "epochs": self._int_slider("epochs", epochs, (1, MAX_EPOCHS), "epochs"),
+            "dataset": self._dropdown(
+                "dataset", dataset, {key: label for key, (label, _) in DATASETS.items()}, "dataset"
             ),
         }
-        self.view = plots.explorer_view(figure, MAX_EPOCHS, MAX_EPOCHS * N_EXAMPLES)
+        self.seed = _check_seed(seed)
+        self.problems = {key: build(self.seed) for key, (_, build) in DATASETS.items()}
         self.runs: dict[str, Run] = {}
-        c = self.controls
-        self.children = (
-            widgets.HBox([c["lr"], c["batch_size"], c["dataset"]]),
-            widgets.HBox([c["momentum"], c["epochs"]]),
-            display,
-        )
-        for control in self.controls.values():
-            control.observe(self._on_change, names="value")
-        self._show_dataset()
-        self.refresh()
+        figure, display = self._figure((11.0, 3.4))
+        self.view = plots.explorer_view(figure, MAX_EPOCHS, MAX_EPOCHS * N_EXAMPLES)
+        self._start(controls, [["lr", "batch_size", "dataset"], ["momentum", "epochs"]], display)
 
     @property
     def problem(self) -> LeastSquares:
         """The dataset currently selected."""
         return self.problems[self.controls["dataset"].value]
 
-    def _on_change(self, change: dict) -> None:
-        if change["owner"] is self.controls["dataset"]:
-            self._show_dataset()
-        self.refresh()
-
-    def _show_dataset(self) -> None:
+    def _show_layout(self) -> None:
+        """The contours, θ_0 and θ* of the selected dataset."""
         p = self.problem
         loss_min, loss_start = float(p.loss(p.minimum)), float(p.loss(p.theta0))
         plots.show_surface(self.view, p.grid, p.theta0, p.minimum, loss_min, loss_start, p.labels)
@@ -358,7 +413,7 @@ class LearningRateExplorer(FigureExplorer):
         The shuffling generator is re-seeded from ``seed`` each time: the same settings always
         give the same runs, hence the same picture.
         """
-        c = {key: control.value for key, control in self.controls.items()}
+        c = self._settings()
         sizes = {"GD": N_EXAMPLES, "SGD": c["batch_size"]}
         return {
             name: run_sgd(
@@ -547,6 +602,8 @@ class InitExplorer(FigureExplorer):
     or None under ipympl).
     """
 
+    layout_controls = ("depth", "activation")
+
     def __init__(
         self,
         *,
@@ -558,79 +615,28 @@ class InitExplorer(FigureExplorer):
         seed: int = 0,
         interactive: bool | None = None,
     ) -> None:
-        super().__init__()
-        scheme = _check_choice(scheme, "scheme", SCHEMES)
-        scale = _check_range(scale, "scale", *SCALE_RANGE)
-        depth = _check_int_range(depth, "depth", 1, MAX_DEPTH)
-        width = _check_int_range(width, "width", *WIDTH_RANGE)
-        activation = _check_choice(activation, "activation", ACTIVATIONS)
+        super().__init__(interactive)
+        controls: dict[str, widgets.ValueWidget] = {
+            "scheme": self._dropdown("scheme", scheme, SCHEMES, "initializer"),
+            "scale": self._log_slider("scale", scale, SCALE_RANGE, "σ or c"),
+            "depth": self._int_slider("depth", depth, (1, MAX_DEPTH), "hidden layers L"),
+            "width": self._int_slider("width", width, WIDTH_RANGE, "width H", step=10),
+            "activation": self._dropdown(
+                "activation",
+                activation,
+                {key: choice.label for key, choice in ACTIVATIONS.items()},
+                "activation",
+            ),
+        }
         self.seed = _check_seed(seed)
         data_seed, self._weight_seed = np.random.SeedSequence(self.seed).spawn(2)
         rng = np.random.default_rng(data_seed)
         self.X = rng.standard_normal((PROBE_EXAMPLES, WIDTH_RANGE[1]))
         self.y = rng.integers(0, PROBE_CLASSES, size=PROBE_EXAMPLES)
-        figure, display = self._figure(interactive, (11.0, 3.8))
-        continuous = self.image is None
-        self.controls: dict[str, widgets.ValueWidget] = {
-            "scheme": widgets.Dropdown(
-                options=[(label, key) for key, label in SCHEMES.items()],
-                value=scheme,
-                description="initializer",
-                style=_STYLE,
-            ),
-            "scale": widgets.FloatLogSlider(
-                value=scale,
-                base=10,
-                min=np.log10(SCALE_RANGE[0]),
-                max=np.log10(SCALE_RANGE[1]),
-                step=0.05,
-                description="σ or c",
-                readout_format=".3g",
-                style=_STYLE,
-                continuous_update=continuous,
-            ),
-            "depth": widgets.IntSlider(
-                value=depth,
-                min=1,
-                max=MAX_DEPTH,
-                description="hidden layers L",
-                style=_STYLE,
-                continuous_update=continuous,
-            ),
-            "width": widgets.IntSlider(
-                value=width,
-                min=WIDTH_RANGE[0],
-                max=WIDTH_RANGE[1],
-                step=10,
-                description="width H",
-                style=_STYLE,
-                continuous_update=continuous,
-            ),
-            "activation": widgets.Dropdown(
-                options=[(choice.label, key) for key, choice in ACTIVATIONS.items()],
-                value=activation,
-                description="activation",
-                style=_STYLE,
-            ),
-        }
+        figure, display = self._figure((11.0, 3.8))
         figure.subplots_adjust(left=0.06, right=0.99, bottom=0.15, top=0.91, wspace=0.18)
-        hist_ax, layer_ax = figure.subplots(1, 2)
-        self.view = plots.init_view(hist_ax, layer_ax, MAX_DEPTH)
-        c = self.controls
-        self.children = (
-            widgets.HBox([c["scheme"], c["scale"], c["activation"]]),
-            widgets.HBox([c["depth"], c["width"]]),
-            display,
-        )
-        for control in self.controls.values():
-            control.observe(self._on_change, names="value")
-        self._show_layout()
-        self.refresh()
-
-    def _on_change(self, change: dict) -> None:
-        if change["owner"] in (self.controls["depth"], self.controls["activation"]):
-            self._show_layout()
-        self.refresh()
+        self.view = plots.init_view(*figure.subplots(1, 2), MAX_DEPTH)
+        self._start(controls, [["scheme", "scale", "activation"], ["depth", "width"]], display)
 
     def _show_layout(self) -> None:
         choice = ACTIVATIONS[self.controls["activation"].value]
@@ -646,7 +652,7 @@ class InitExplorer(FigureExplorer):
         one thread: with its thread pool they take 2 to 5 times longer, far more on a busy
         machine (``python -m benchmarks widgets``).
         """
-        c = {key: control.value for key, control in self.controls.items()}
+        c = self._settings()
         with threadpool_limits(limits=1, user_api="blas"):
             return probe_network(
                 initializer(c["scheme"], c["scale"]),

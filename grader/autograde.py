@@ -3,7 +3,8 @@
 Each (student, assignment) submission is graded by its own process (:func:`grader.worker.grade`),
 at most ``jobs`` at a time, in a temporary course of its own. Processes are forked from a server
 that has imported nbgrader once (``forkserver``), so a submission does not pay nbgrader's
-seconds-long import. Each submission ends in one of three ways:
+seconds-long import, nor the import of the modules the notebooks' setup cells use (the trusted
+re-check runs those cells in the grading process). Each submission ends in one of three ways:
 
 * graded: its scores and record are written (:mod:`grader.submissions`);
 * failed: it cannot be graded (not a notebook, kernel death, over the time limit): it is
@@ -20,6 +21,7 @@ with "database is locked".
 
 from __future__ import annotations
 
+import ast
 import multiprocessing
 import os
 import shutil
@@ -40,6 +42,8 @@ from tqdm import tqdm
 from grader.course import Course, GraderError, with_busy_timeout
 from grader.failures import record_failure
 from grader.submissions import Submission
+from grader.trusted.notebook import read_source
+from grader.trusted.scan import parse
 from grader.worker import Limits, Result, Task, grade
 
 
@@ -82,12 +86,29 @@ def _prepare_gradebook(course: Course, submissions: Iterable[Submission]) -> Non
             gradebook.update_or_create_student(student)
 
 
-def _context() -> BaseContext:
-    """A forkserver that has imported nbgrader (spawn where forkserver does not exist)."""
+def setup_modules(course: Course, assignments: Iterable[str]) -> list[str]:
+    """The modules the setup cells of ``assignments`` import (``from a import b`` gives ``a``
+    and ``a.b``, which may not be a module), in the source notebooks' order."""
+    modules: dict[str, None] = {}
+    for assignment in assignments:
+        for path in course.notebook_paths("source", assignment):
+            for _, text in read_source(path).setup:
+                for node in ast.walk(parse(text) or ast.Module(body=[], type_ignores=[])):
+                    if isinstance(node, ast.Import):
+                        modules.update(dict.fromkeys(alias.name for alias in node.names))
+                    elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                        modules[node.module] = None
+                        modules.update(dict.fromkeys(f"{node.module}.{a.name}" for a in node.names))
+    return list(modules)
+
+
+def _context(preload: list[str]) -> BaseContext:
+    """A forkserver that has imported nbgrader and ``preload`` (spawn where forkserver does not
+    exist). The forkserver skips a name that does not import."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["grader.worker"])
+    context.set_forkserver_preload(["grader.worker", *preload])
     return context
 
 
@@ -189,7 +210,8 @@ def autograde(
     submissions = list(dict.fromkeys(submissions))
     course = Course(course.root, db_url=with_busy_timeout(course.resolved_db_url))
     _prepare_gradebook(course, submissions)
-    context = _context()
+    # The re-check runs the setup cells in each grading process: import their modules once.
+    context = _context(setup_modules(course, {s.assignment for s in submissions}))
     pending = deque(submissions)
     running: dict[int, _Running] = {}  # by process sentinel
     outcomes: dict[Submission, Outcome] = {}

@@ -6,15 +6,20 @@ same release notebooks and the same feedback.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import nbformat
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.api import Gradebook
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 from traitlets import Bool, Integer, List, Set
+
+from grader.demos import demo_texts, skippable
 
 
 class NormalizeMetadata(ClearMetadataPreprocessor):
@@ -57,6 +62,46 @@ class ForgetUnknownCells(NbGraderPreprocessor):
         for cell in nb.cells:
             if "nbgrader" in cell.metadata and cell.metadata.nbgrader.get("grade_id") not in known:
                 del cell.metadata["nbgrader"]
+        return nb, resources
+
+
+#: nbclient leaves a code cell with this tag unrun (``NotebookClient.skip_cells_with_tag``).
+SKIP_TAG = "skip-execution"
+
+
+class SkipDemoCells(NbGraderPreprocessor):
+    """Autograde step, before Execute: the kernel skips the demo cells no later cell needs.
+
+    Demo cells show ideas and decide no score (:mod:`grader.demos`); they are most of a
+    notebook's run time. The demos are those of the released notebook (``lectures/``), and a
+    cell of the submission with the same text is one. The step first removes nbclient's
+    ``skip-execution`` tag from every cell (a student's tag on a test cell would skip the test),
+    then puts it on the demos :func:`grader.demos.skippable` leaves out. Where the released
+    notebook is missing, every cell runs.
+    """
+
+    def preprocess(
+        self, nb: NotebookNode, resources: dict[str, Any]
+    ) -> tuple[NotebookNode, dict[str, Any]]:
+        """Tag the demo cells to skip."""
+        ids = resources["nbgrader"]
+        coursedir = CourseDirectory(config=self.config)
+        released = Path(
+            coursedir.format_path(coursedir.release_directory, ".", ids["assignment"])
+        ) / (ids["notebook"] + ".ipynb")
+        if released.is_file():
+            demos = demo_texts(nbformat.read(released, as_version=4).cells)
+        else:
+            self.log.warning("no released notebook at %s: every demo cell runs", released)
+            demos = frozenset()
+        code = [cell for cell in nb.cells if cell.cell_type == "code"]
+        for cell in code:
+            tags = cell.metadata.get("tags", [])
+            if not isinstance(tags, list):  # nbclient would test a string tag by substring
+                tags = []
+            cell.metadata.tags = [tag for tag in tags if tag != SKIP_TAG]
+        for index in skippable([(cell.source, cell.source in demos) for cell in code]):
+            code[index].metadata.tags.append(SKIP_TAG)
         return nb, resources
 
 

@@ -5,8 +5,10 @@
 under a memory limit (``RLIMIT_AS``) that nbgrader's kernel and the re-check's sandbox inherit.
 It grades in a temporary course that holds nothing of ``solutions/`` (:mod:`grader.workspace`):
 
-1. the trusted re-check of each submitted notebook (:func:`grader.trusted.recheck.recheck`);
-2. nbgrader's autograde: the student's kernel, the gradebook rows, the autograded notebook;
+1. the trusted re-check of each submitted notebook (:func:`grader.trusted.recheck.recheck`),
+   in a forked child, while
+2. nbgrader's autograde runs here: the student's kernel, the gradebook rows, the autograded
+   notebook;
 3. each test's score becomes min(nbgrader's, the re-check's) in one transaction, and the
    reason for every lost point goes under its test cell (:mod:`grader.verdicts`);
 4. the autograded folder, with the record that the submission is graded, replaces the old one
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import multiprocessing
 import os
 import re
 import resource
@@ -178,6 +181,46 @@ def _recheck_all(
     return verdicts
 
 
+class _BackgroundRecheck:
+    """:func:`_recheck_all` in a child forked from this process, while nbgrader grades here.
+
+    The two take about as long, and a grading machine has cores to spare while one of them
+    waits for its kernel or sandbox. The child sends one message back: the verdicts, or why the
+    re-check could not run.
+    """
+
+    def __init__(self, *args: object) -> None:
+        self._receiver, sender = multiprocessing.Pipe(duplex=False)
+        self._pid = os.fork()
+        if self._pid == 0:  # the child: never returns
+            self._receiver.close()
+            try:
+                sender.send(("verdicts", _recheck_all(*args)))
+            except SandboxError as error:
+                sender.send(("sandbox", str(error)))
+            except Exception as error:
+                traceback.print_exc()
+                sender.send(("error", f"{type(error).__name__}: {error}"[:2000]))
+            finally:
+                os._exit(0)
+        sender.close()
+
+    def verdicts(self) -> dict[str, dict[str, TestVerdict]]:
+        """Wait for the child's verdicts. Raises SandboxError when the re-check could not run."""
+        try:
+            kind, value = self._receiver.recv()
+        except EOFError:  # killed (out of memory?) before it could answer
+            kind, value = "sandbox", "the re-check process ended without a result"
+        finally:
+            self._receiver.close()
+            os.waitpid(self._pid, 0)
+        if kind == "error":
+            raise RuntimeError(value)
+        if kind == "sandbox":
+            raise SandboxError(value)
+        return value
+
+
 def grade_one(course: Course, submission: Submission, root: Path, limits: Limits) -> Result:
     """Grade ``submission`` in a temporary course made in the empty directory ``root``."""
     start = time.monotonic()
@@ -187,22 +230,26 @@ def grade_one(course: Course, submission: Submission, root: Path, limits: Limits
     if problem:
         return Result(failure=problem)
     workspace = replace(make_workspace(course, submission, root), cell_timeout=limits.cell_timeout)
-    try:
-        verdicts = _recheck_all(
-            workspace, course, submission, limits, RECHECK_SHARE * limits.timeout
-        )
-    except SandboxError as error:
-        return Result(error=f"the trusted re-check could not start: {error}")
+    rechecking = _BackgroundRecheck(
+        workspace, course, submission, limits, RECHECK_SHARE * limits.timeout
+    )
     api = NbGraderAPI(config=workspace.config())
+    nbgrader_error = None
     try:
         check_result(
             api.autograde(submission.assignment, submission.student, force=True, create=True),
             f"autograde {submission}",
         )
     except GraderError as error:
-        if _DATABASE_FAULT in str(error):  # the gradebook, not the submission
-            return Result(error=f"nbgrader could not use the gradebook: {error}"[:2000])
-        return Result(failure=explain_failure(str(error)))
+        nbgrader_error = str(error)
+    try:  # a fault of the grading machine outranks one of the submission
+        verdicts = rechecking.verdicts()
+    except SandboxError as error:
+        return Result(error=f"the trusted re-check could not start: {error}")
+    if nbgrader_error is not None:
+        if _DATABASE_FAULT in nbgrader_error:  # the gradebook, not the submission
+            return Result(error=f"nbgrader could not use the gradebook: {nbgrader_error}"[:2000])
+        return Result(failure=explain_failure(nbgrader_error))
     with course.gradebook() as gradebook:
         tests = combine(gradebook, submission, verdicts)
     staged = bring_back(workspace, course, submission)

@@ -5,9 +5,10 @@ autograded folder. In the real course, ``../../../solutions`` from there would b
 instructor's notebooks. So :func:`make_workspace` builds a course of its own for each submission,
 in an empty temporary directory: ``nbgrader_config.py``, the non-notebook files of the
 assignment's source folder (data files the tests read: nbgrader copies them next to the
-notebook), and a copy of the submission. The gradebook is the real one (its URL is passed on,
-never a copy); the autograded folder is brought back into the real course afterwards
-(:func:`bring_back`). grader/SECURITY.md says what this does not hide.
+notebook), the released notebooks (what students have: they say which cells are demos, see
+:class:`grader.preprocessors.SkipDemoCells`), and a copy of the submission. The gradebook is
+the real one (its URL is passed on, never a copy); the autograded folder is brought back into
+the real course afterwards (:func:`bring_back`). grader/SECURITY.md says what this does not hide.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ def make_workspace(course: Course, submission: Submission, root: Path) -> Course
             destination = target / Path(path).relative_to(origin)
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(path, destination)
+    released = root / course.directory("release").relative_to(course.root) / submission.assignment
+    for notebook in course.notebook_paths("release", submission.assignment):
+        released.mkdir(parents=True, exist_ok=True)
+        shutil.copy(notebook, released / notebook.name)
     return Course(root, db_url=course.db_url)
 
 

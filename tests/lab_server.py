@@ -1,4 +1,5 @@
-"""A Jupyter server for the tests: a free loopback port, waiting until it answers, stopping it.
+"""A Jupyter server for the tests: a free loopback port, starting it, waiting until it answers,
+stopping it.
 
 Used by ``test_lab.py`` (``make lab``) and ``browser/`` (JupyterLab driven by Chromium).
 """
@@ -12,6 +13,8 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -56,3 +59,30 @@ def stop(server: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(server.pid, signal.SIGKILL)
         server.wait()
+
+
+@contextmanager
+def serving(
+    command: Sequence[str],
+    *,
+    cwd: Path,
+    log: Path,
+    ready_url: str,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[tuple[int, bytes]]:
+    """Start the server ``command`` in ``cwd`` in a session of its own (``env``: its environment,
+    None for this one's), its output in ``log``; yield the HTTP status and body of the first
+    answer to ``ready_url`` (:func:`wait_until_serving`); stop the server on exit."""
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield wait_until_serving(server, ready_url, log)
+    finally:
+        stop(server)

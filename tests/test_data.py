@@ -1,5 +1,7 @@
 """Datasets: shapes, labels, reproducibility, splits and training-set-only standardization."""
 
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -95,6 +97,21 @@ def test_load_digits():
     assert X.min() == 0.0 and X.max() == 1.0
     assert y.shape == (1797,) and y.dtype == np.int64
     np.testing.assert_array_equal(np.unique(y), np.arange(10))
+
+
+def test_load_digits_are_scikit_learns_without_importing_it():
+    code = (
+        "import sys; from chainrule import data; X, y = data.load_digits(); "
+        "print('sklearn' in sys.modules)"
+    )
+    imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert imported.stdout.strip() == "False", imported.stderr
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    X, y = data.load_digits()
+    digits = sklearn_digits()
+    np.testing.assert_array_equal(X, digits.data / 16.0)
+    np.testing.assert_array_equal(y, digits.target)
 
 
 @given(n=st.integers(3, 100), valid=st.floats(0.0, 0.3), test=st.floats(0.0, 0.3), seed=seeds)

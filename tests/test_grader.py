@@ -34,7 +34,14 @@ from grader.course import (
 )
 from grader.export import plot_histograms
 from grader.failures import failure_notebook
-from grader.preprocessors import HIDDEN_OUTPUT, NormalizeMetadata, SafeFeedback, is_verdict
+from grader.preprocessors import (
+    HIDDEN_OUTPUT,
+    TRUNCATED,
+    LimitOutputSize,
+    NormalizeMetadata,
+    SafeFeedback,
+    is_verdict,
+)
 from grader.scores import CellScore
 from grader.submissions import (
     GradedTest,
@@ -488,7 +495,7 @@ def test_a_sandbox_that_cannot_start_leaves_the_submission_not_graded(
     monkeypatch.setattr(worker, "recheck", broken)
     workspace = course.root.parent / "workspace"
     workspace.mkdir()
-    graded = Course(course.root, db_url="sqlite:///unused.db")
+    graded = Course(course.root, db_url=f"sqlite:///{course.root.parent / 'unused.db'}")
     result = worker.grade_one(graded, Submission("ann", "a"), workspace, Limits())
     assert result.failure is None
     assert result.error == (
@@ -513,3 +520,17 @@ def test_the_summary_reports_what_was_not_graded(
     assert "failed (score 0): ann/a: 03.ipynb is not a valid notebook" in out
     assert "NOT GRADED (grading machine error): bob/a: the trusted re-check could not" in out
     assert "1 failed (score 0), 1 not graded" in out and "--resume" in out
+
+
+def test_long_outputs_are_cut_and_keep_their_type() -> None:
+    cell = new_code_cell("print(x)")
+    cell.outputs = [
+        new_output("stream", name="stdout", text="x" * 80),
+        new_output("error", ename="ValueError", evalue="y" * 80, traceback=["z" * 80]),
+        new_output("execute_result", data={"text/plain": "1.0", "image/png": "A" * 80}),
+    ]
+    LimitOutputSize(max_chars=100).preprocess_cell(cell, {}, 0)
+    stream, error, result = cell.outputs
+    assert stream.text == "x" * 80  # within the budget
+    assert error.output_type == "error" and error.evalue == "y" * 20 + TRUNCATED
+    assert result.output_type == "execute_result" and result.data == {"text/plain": TRUNCATED}

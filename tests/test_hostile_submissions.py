@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 #: Seconds per notebook cell and per submission: room for a 2-core machine grading two at once.
-CELL_TIMEOUT, TIMEOUT = 8, 45
+CELL_TIMEOUT, TIMEOUT = 6, 45
 
 
 @dataclass

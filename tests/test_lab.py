@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
-from lab_server import TOKEN, free_port, get, stop, wait_until_serving
+from lab_server import TOKEN, free_port, get, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -16,17 +15,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_make_lab_serves_jupyterlab_with_nbgrader(tmp_path):
     port = free_port()
     args = f"--no-browser --ServerApp.ip=127.0.0.1 --IdentityProvider.token={TOKEN}"
-    log = (tmp_path / "lab.log").open("wb")
-    server = subprocess.Popen(
-        ["make", "--no-print-directory", "lab", f"PORT={port}", f"LAB_ARGS={args}"],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    command = ["make", "--no-print-directory", "lab", f"PORT={port}", f"LAB_ARGS={args}"]
     base = f"http://127.0.0.1:{port}"
-    try:
-        status, page = wait_until_serving(server, f"{base}/lab?token={TOKEN}", tmp_path / "lab.log")
+    ready = f"{base}/lab?token={TOKEN}"
+    with serving(command, cwd=ROOT, log=tmp_path / "lab.log", ready_url=ready) as (status, page):
         assert status == 200
         assert b"JupyterLab" in page
         _, contents = get(f"{base}/api/contents?token={TOKEN}")
@@ -36,6 +28,3 @@ def test_make_lab_serves_jupyterlab_with_nbgrader(tmp_path):
         _, extensions = get(f"{base}/lab/api/extensions?token={TOKEN}")
         enabled = {ext["name"] for ext in json.loads(extensions) if ext["enabled"]}
         assert {"jupyter-nbgrader", "jupyter-widgets-jupyterlab-manager"} <= enabled
-    finally:
-        stop(server)
-        log.close()

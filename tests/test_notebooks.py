@@ -39,3 +39,7 @@ def test_source_notebook_house_rules(path: Path):
         assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
     hidden = [test for test in source.tests if "### BEGIN HIDDEN TESTS" in test.source]
     assert len(hidden) == len(source.tests), "every test cell has hidden tests"
+    # Grading skips the demo cells no later cell reads a name of (grader/demos.py): no cell may
+    # leave state behind without a name, such as numpy's global random generator.
+    seeded = [cell.source[:60] for cell in code if "random.seed(" in cell.source]
+    assert not seeded, f"draw from a Generator (rng), never seed the global one: {seeded}"

@@ -388,6 +388,14 @@ def test_a_sandbox_that_cannot_start_is_an_error_not_a_zero(
         recheck(submission, source)
 
 
+def _command_line(process: psutil.Process) -> str:
+    """The command line of a process, '' once it has ended (a zombie, or reaped)."""
+    try:
+        return " ".join(process.cmdline())
+    except psutil.NoSuchProcess:  # ZombieProcess is one
+        return ""
+
+
 def test_the_sandbox_dies_with_the_grader(tmp_path: Path) -> None:
     # A grader killed while a cell sleeps must not leave the sandbox behind.
     grader = subprocess.Popen(
@@ -410,7 +418,7 @@ def test_the_sandbox_dies_with_the_grader(tmp_path: Path) -> None:
         children = [
             child
             for child in psutil.Process(grader.pid).children()
-            if "grader.trusted.sandbox" in " ".join(child.cmdline())
+            if "grader.trusted.sandbox" in _command_line(child)
         ]
         if children:
             break

@@ -244,3 +244,33 @@ assert not np.array_equal(before, explorer.view.paths["SGD"].get_xydata())
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
+
+
+def slider_updates(explorer: widgets.FigureExplorer) -> list[bool]:
+    """``continuous_update`` of every slider of an explorer (its dropdowns have none)."""
+    controls = explorer.controls.values()
+    return [c.continuous_update for c in controls if hasattr(c, "continuous_update")]
+
+
+@pytest.mark.parametrize("make", [learning_rate_explorer, widgets.init_explorer])
+def test_with_png_images_the_sliders_report_only_when_released(make):
+    # Each change renders and sends a PNG: a slider reporting while dragged would queue one per
+    # position (under ipympl, draw_idle skips the frames it cannot keep up with).
+    updates = slider_updates(make())
+    assert len(updates) >= 3 and not any(updates), updates
+
+
+def test_under_ipympl_the_sliders_report_while_dragged():
+    script = """
+from chainrule import widgets
+for make in (widgets.learning_rate_explorer, widgets.init_explorer):
+    explorer = make()
+    controls = explorer.controls.values()
+    updates = [c.continuous_update for c in controls if hasattr(c, "continuous_update")]
+    assert explorer.image is None and len(updates) >= 3 and all(updates), updates
+"""
+    env = {**os.environ, "MPLBACKEND": "module://ipympl.backend_nbagg"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr

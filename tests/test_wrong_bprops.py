@@ -11,8 +11,7 @@ minute.
 
 from __future__ import annotations
 
-import pytest
-from wrong_answers import Mistake, Scores, expected_scores, grade_mistakes
+from wrong_answers import Mistake, mistakes_test
 
 # assignment -> student -> (solution cell, test cell it must fail, text in that solution cell,
 # the same text with the mistake). Every other test cell must keep its full points.
@@ -115,12 +114,4 @@ MISTAKES: dict[str, dict[str, Mistake]] = {
 }
 
 
-@pytest.fixture(scope="module")
-def scores(tmp_path_factory: pytest.TempPathFactory) -> Scores:
-    return grade_mistakes(tmp_path_factory, MISTAKES)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("assignment", list(MISTAKES))
-def test_each_mistake_loses_the_points_of_its_exercise_only(scores, assignment) -> None:
-    assert scores[assignment] == expected_scores(assignment, MISTAKES[assignment])
+test_each_mistake_loses_the_points_of_its_exercise_only = mistakes_test(MISTAKES)

@@ -8,6 +8,7 @@ notebook per mistake, autogrades each assignment with ONE ``nbgrader autograde``
 assignments in parallel, each in its own course), and reads the score of every test cell from
 nbgrader's gradebook. The demo cells (cells without nbgrader metadata) are left out of the
 submissions: grading does not need them, and the runs are much shorter without them.
+:func:`mistakes_test` makes the test of a ``test_wrong_*`` module from its mistakes.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import nbformat
@@ -149,3 +150,22 @@ def expected_scores(assignment: str, mistakes: Mapping[str, Mistake]) -> dict[st
         assert failing in full, f"{failing} is not a test cell of {assignment}"
         expected[student] = {**full, failing: 0.0}
     return expected
+
+
+def mistakes_test(
+    mistakes: Mapping[str, Mapping[str, Mistake]],
+) -> Callable[[pytest.TempPathFactory, str], None]:
+    """The test of a ``test_wrong_*`` module (assign it to a ``test_*`` name there): a slow test
+    parametrized by the assignments of ``mistakes`` (assignment -> student -> mistake), checking
+    that every student of the assignment scores :func:`expected_scores`. Its first case grades
+    every assignment at once with :func:`grade_mistakes`; the other cases reuse those scores."""
+    graded: Scores = {}
+
+    @pytest.mark.slow
+    @pytest.mark.parametrize("assignment", list(mistakes))
+    def test(tmp_path_factory: pytest.TempPathFactory, assignment: str) -> None:
+        if not graded:
+            graded.update(grade_mistakes(tmp_path_factory, mistakes))
+        assert graded[assignment] == expected_scores(assignment, mistakes[assignment])
+
+    return test

@@ -3,9 +3,10 @@
 The source notebook (``solutions/``) decides everything: which cells are tests (nbgrader grade
 cells that are not solution cells), which are setup (code cells tagged ``setup``: imports and
 helpers, run from the source's text both in the sandbox and in the grader), and which grade ids
-belong to the instructor. From the submission the sandbox runs every code cell except tests and
-the instructor's locked cells; a setup cell runs from the source's text where the submission
-has it, or first of all if the student deleted it.
+belong to the instructor. From the submission the sandbox runs every code cell except tests, the
+instructor's locked cells and the demo cells no later cell needs (:mod:`grader.demos`); a setup
+cell runs from the source's text where the submission has it, or first of all if the student
+deleted it.
 """
 
 from __future__ import annotations
@@ -15,17 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-from IPython.core.inputtransformer2 import TransformerManager
 from nbformat import NotebookNode
 from nbgrader import utils
 
-SETUP_TAG = "setup"
+from grader.cells import SETUP_TAG
+from grader.demos import demo_texts, skippable
+
 MAX_SUBMISSION_BYTES = 100 * 1024**2
 MAX_CODE = 1024**2
 """Most characters of code in one cell, and a quarter of the most in all cells, that are run
 (and parsed by the grader): more is not an answer, and would only slow the grader down."""
-
-_TRANSFORMER = TransformerManager()
 
 
 class SubmissionError(Exception):
@@ -55,7 +55,9 @@ class SourceNotebook:
     setup: tuple[tuple[str | None, str], ...]
     """(grade id, source) of each setup cell, in order."""
     instructor_ids: frozenset[str]
-    """Grade ids of the locked cells (tests, setup, demos, text)."""
+    """Grade ids of the locked cells (tests, setup, text)."""
+    demos: frozenset[str]
+    """Texts of the demo cells (:func:`grader.demos.is_demo`)."""
 
 
 @dataclass(frozen=True)
@@ -69,11 +71,6 @@ class PlannedCell:
     source: str
     trusted: bool
     note: str = ""
-
-
-def to_python(source: str) -> str:
-    """A cell's source as plain Python (IPython magics become ``get_ipython()`` calls)."""
-    return _TRANSFORMER.transform_cell(source)
 
 
 def _grade_id(cell: NotebookNode) -> str | None:
@@ -111,7 +108,9 @@ def read_source(path: str | Path) -> SourceNotebook:
             setup.append((grade_id, cell.source))
     if len({test.grade_id for test in tests}) != len(tests):
         raise ValueError(f"{path}: two test cells share a grade_id")
-    return SourceNotebook(tuple(tests), tuple(setup), frozenset(instructor_ids))
+    return SourceNotebook(
+        tuple(tests), tuple(setup), frozenset(instructor_ids), demo_texts(notebook.cells)
+    )
 
 
 def read_submission(path: str | Path) -> list[NotebookNode]:
@@ -170,4 +169,9 @@ def plan(source: SourceNotebook, cells: list[NotebookNode]) -> list[PlannedCell]
         for grade_id, text in source.setup
         if grade_id not in placed
     ]
-    return missing + planned
+    cells_run = [
+        (cell.source, not cell.trusted and cell.source in source.demos)
+        for cell in missing + planned
+    ]
+    skipped = skippable(cells_run + [(test.source, False) for test in source.tests])
+    return [cell for index, cell in enumerate(missing + planned) if index not in skipped]

@@ -20,6 +20,7 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
+from grader.cells import to_python
 from grader.trusted.notebook import (
     PlannedCell,
     SourceNotebook,
@@ -28,7 +29,6 @@ from grader.trusted.notebook import (
     plan,
     read_source,
     read_submission,
-    to_python,
 )
 from grader.trusted.protocol import RemoteError
 from grader.trusted.proxy import Limits, Sandbox, SandboxError, SandboxFailure

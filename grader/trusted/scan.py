@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Sequence
 
-from grader.trusted.notebook import to_python
+from grader.cells import to_python
 from grader.trusted.tripwire import reason
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from answers import answer_exercises
-from lab_server import TOKEN, free_port, stop, wait_until_serving
+from lab_server import TOKEN, free_port, serving
 
 from browser.jupyterlab import Lab, LabServer
 from grader.course import CONFIG_FILE
@@ -71,22 +70,10 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
         "JUPYTERLAB_SETTINGS_DIR": str(tmp / "settings"),
         "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces"),
     }
-    log_path = tmp / "lab.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            command,
-            cwd=course,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
     base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(server, f"{base}/api/status?token={TOKEN}", log_path)
+    ready = f"{base}/api/status?token={TOKEN}"
+    with serving(command, cwd=course, log=tmp / "lab.log", ready_url=ready, env=env):
         yield LabServer(base, TOKEN, lectures)
-    finally:
-        stop(server)
 
 
 @pytest.fixture

@@ -4,10 +4,11 @@ Each :class:`Case` is built from the course's own notebooks rather than committe
 submission starts as the release notebook (what students get) with every exercise answered by
 the solution's code (``solutions/``, delimiter lines dropped), and then the case changes
 answer cells, adds cells, deletes cells, changes cell types or metadata, or replaces the file's
-bytes. Most cases attack ``03_softmax`` (the quickest notebook to grade) as a whole notebook; the
-cases of the other assignments, and those that hang, are *small* notebooks: the markdown and
-demo cells deleted (a demo calling a function that hangs would hang too), and in the other
-assignments only the exercises under attack answered (the others stay stubs and score 0).
+bytes. Most cases attack ``03_softmax``, the quickest notebook to grade. To keep the suite
+fast, most submissions are *small* notebooks: the markdown and demo cells deleted (the setup,
+answer and test cells stay), which nbgrader and the re-check grade like any other; the cases
+about the notebook's structure or files keep the whole notebook. In the other assignments only
+the exercises under attack are answered (the others stay stubs and score 0).
 
 ``zero`` lists the tests that must score 0 (``None``: every test but ``passing``); every other
 test must score its points. ``fooled`` lists tests that nbgrader's kernel passed and only the
@@ -228,7 +229,7 @@ CASES = [
         "03_softmax",
         "redefines np.allclose & co and turns chainrule.checks into no-ops; softmax is wrong",
         lambda n: insert_after(
-            with_answers(answered(n), softmax=WRONG_SOFTMAX), "setup", CHECKS_ALWAYS_PASS
+            with_answers(small(n), softmax=WRONG_SOFTMAX), "setup", CHECKS_ALWAYS_PASS
         ),
         zero=("test_softmax",),
         fooled=("test_softmax",),
@@ -239,7 +240,7 @@ CASES = [
         "03_softmax",
         "patches the gradient checkers to pass; grad_wrt_logits has the wrong sign",
         lambda n: insert_after(
-            with_answers(answered(n), grad_wrt_logits=WRONG_GRAD_WRT_LOGITS),
+            with_answers(small(n), grad_wrt_logits=WRONG_GRAD_WRT_LOGITS),
             "setup",
             CHECKS_ALWAYS_PASS,
         ),
@@ -251,7 +252,7 @@ CASES = [
         "reference-answer",
         "03_softmax",
         "softmax calls the reference chainrule.functional.softmax",
-        lambda n: with_answers(answered(n), softmax="def softmax(A):\n    return F.softmax(A)\n"),
+        lambda n: with_answers(small(n), softmax="def softmax(A):\n    return F.softmax(A)\n"),
         zero=("test_softmax",),
         fooled=("test_softmax",),
         feedback="reference answer of this exercise",
@@ -261,7 +262,7 @@ CASES = [
         "03_softmax",
         "grad_wrt_logits returns the finite-difference gradient of chainrule.gradcheck",
         lambda n: with_answers(
-            answered(n),
+            small(n),
             grad_wrt_logits="def grad_wrt_logits(logits, y):\n"
             "    loss = lambda B: -np.mean(log_softmax(B)[np.arange(len(y)), y])\n"
             "    return gradcheck.numerical_gradient(loss, np.asarray(logits, dtype=float))\n",
@@ -274,7 +275,7 @@ CASES = [
         "03_softmax",
         "hides tracebacks, prints a fake success to stdout and stderr; log_softmax is wrong",
         lambda n: insert_after(
-            with_answers(answered(n), log_softmax=WRONG_LOG_SOFTMAX),
+            with_answers(small(n), log_softmax=WRONG_LOG_SOFTMAX),
             "setup",
             "import sys\nget_ipython().showtraceback = lambda *args, **kwargs: None\n"
             "print('All tests passed: 13/13', file=sys.stderr)\nprint('All tests passed: 13/13')\n",
@@ -288,7 +289,7 @@ CASES = [
         "an input transformer turns every test cell into a string (a non-numeric last value, "
         "full marks for nbgrader); cross_entropy sums instead of averaging",
         lambda n: insert_after(
-            with_answers(answered(n), cross_entropy=WRONG_CROSS_ENTROPY),
+            with_answers(small(n), cross_entropy=WRONG_CROSS_ENTROPY),
             "setup",
             test_cells_become("'all tests passed'"),
         ),
@@ -302,7 +303,7 @@ CASES = [
         "an input transformer turns every test cell into `pass` (no output: full marks for "
         "nbgrader); grad_wrt_probs forgets the 1/N",
         lambda n: insert_after(
-            with_answers(answered(n), grad_wrt_probs=WRONG_GRAD_WRT_PROBS),
+            with_answers(small(n), grad_wrt_probs=WRONG_GRAD_WRT_PROBS),
             "setup",
             test_cells_become("pass"),
         ),
@@ -316,7 +317,7 @@ CASES = [
         "a right softmax that writes to stderr each time it is called (nbgrader scores a test "
         "cell with stderr output 0; a test needs both)",
         lambda n: with_answers(
-            answered(n),
+            small(n),
             softmax="import sys\n\n"
             + answer(n, "softmax").replace(
                 "    A = np.asarray", "    print('debug', file=sys.stderr)\n    A = np.asarray"
@@ -362,7 +363,7 @@ CASES = [
         "03_softmax",
         "sys.exit at the top of a cell (IPython carries on) and inside log_softmax",
         lambda n: with_answers(
-            answered(n),
+            small(n),
             softmax=answer(n, "softmax") + "\nimport sys\nsys.exit(0)\n",
             log_softmax="def log_softmax(A):\n    raise SystemExit('bye')\n",
         ),
@@ -373,7 +374,7 @@ CASES = [
         "os-exit",
         "03_softmax",
         "os._exit ends the kernel",
-        lambda n: insert_after(answered(n), "softmax", "import os\nos._exit(0)\n"),
+        lambda n: insert_after(small(n), "softmax", "import os\nos._exit(0)\n"),
         zero=None,
         feedback="kernel stopped",
     ),
@@ -381,7 +382,7 @@ CASES = [
         "kernel-crash",
         "03_softmax",
         "a segmentation fault crashes the kernel",
-        lambda n: insert_after(answered(n), "softmax", "import ctypes\nctypes.string_at(0)\n"),
+        lambda n: insert_after(small(n), "softmax", "import ctypes\nctypes.string_at(0)\n"),
         zero=None,
         feedback="kernel stopped",
     ),
@@ -397,7 +398,7 @@ CASES = [
         "allocates 20 GB at the top of a cell (ignored) and inside softmax (its test fails)",
         lambda n: insert_after(
             with_answers(
-                answered(n),
+                small(n),
                 softmax=answer(n, "softmax").replace(
                     "    A = np.asarray", "    np.ones(20 * 1024**3 // 8)\n    A = np.asarray"
                 ),
@@ -430,7 +431,7 @@ CASES = [
         "03_softmax",
         "empties the softmax test, raises its points to 100 and edits the setup cell; softmax "
         "is wrong",
-        lambda n: _edit_locked(with_answers(answered(n), softmax=WRONG_SOFTMAX)),
+        lambda n: _edit_locked(with_answers(small(n), softmax=WRONG_SOFTMAX)),
         zero=("test_softmax",),
         feedback="softmax",
     ),
@@ -439,7 +440,7 @@ CASES = [
         "03_softmax",
         "turns a test cell and the softmax answer into markdown (the re-check runs only code "
         "cells of the student's, so softmax is missing)",
-        lambda n: to_markdown(answered(n), "test_log_softmax", "softmax"),
+        lambda n: to_markdown(small(n), "test_log_softmax", "softmax"),
         zero=("test_softmax",),
         feedback="NameError",
     ),
@@ -448,7 +449,7 @@ CASES = [
         "03_softmax",
         "a second softmax cell with the same grade_id (wrong) and a copy of the softmax test "
         "emptied",
-        lambda n: _duplicate_ids(answered(n)),
+        lambda n: _duplicate_ids(small(n)),
         zero=("test_softmax",),
         feedback="softmax",
     ),
@@ -456,7 +457,7 @@ CASES = [
         "renamed-grade-ids",
         "03_softmax",
         "renames the grade_id of a test cell (nbgrader puts the test back); softmax is wrong",
-        lambda n: _rename_test(with_answers(answered(n), softmax=WRONG_SOFTMAX)),
+        lambda n: _rename_test(with_answers(small(n), softmax=WRONG_SOFTMAX)),
         zero=("test_softmax",),
         feedback="softmax",
     ),
