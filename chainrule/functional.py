@@ -115,10 +115,12 @@ def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> float:
     """Mean negative log-likelihood (1/N) sum_n -log softmax(a_n)_{y_n}.
 
     logits: (N, C) pre-activations a^(L+1); y: (N,) integer labels in [0, C).
-    Computed through log_softmax, so it is finite even for |logits| ~ 1e3.
+    Computed as -log softmax(a_n)_{y_n} = logsumexp(a_n) - a_{n,y_n}, with the stable
+    :func:`logsumexp`, so it is finite even for |logits| ~ 1e3.
     """
     logits, y = _logits_and_labels(logits, y)
-    return -float(log_softmax(logits)[np.arange(y.shape[0]), y].sum()) / y.shape[0]
+    n = y.shape[0]
+    return float((logsumexp(logits, axis=1) - logits[np.arange(n), y]).sum()) / n
 
 
 def softmax_cross_entropy_grad(logits: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -31,6 +31,8 @@ def numerical_derivative(
 
 
 def _scalar(value: object) -> float:
+    if isinstance(value, float):  # a Python float or a numpy float64: one number already
+        return float(value)
     array = np.asarray(value, dtype=np.float64)
     if array.size != 1:
         raise ValueError(f"f must return a scalar, got an array of shape {array.shape}")
@@ -38,13 +40,13 @@ def _scalar(value: object) -> float:
 
 
 def _perturbed(
-    f: Callable[[], object], x: np.ndarray, h: float, index: int
+    f: Callable[[], object], flat: np.ndarray, h: float, index: int
 ) -> tuple[object, object]:
-    """f() with entry ``index`` of the flat view of ``x`` moved by +h and by -h, in place.
+    """f() with entry ``index`` of ``flat`` moved by +h and by -h, in place.
 
-    ``x`` is restored afterwards; ``f`` reads ``x`` (or an object holding it) itself.
+    ``flat`` is a flat view of the array that ``f`` reads (itself or through an object holding
+    it); the entry is restored afterwards.
     """
-    flat = x.reshape(-1)
     saved = flat[index]
     flat[index] = saved + h
     plus = f()
@@ -57,10 +59,11 @@ def _perturbed(
 def _gradient_in_place(f: Callable[[], object], x: np.ndarray, h: float) -> np.ndarray:
     """∂f/∂x by central differences, perturbing the float64 array ``x`` in place."""
     grad = np.empty_like(x)
-    flat_grad = grad.reshape(-1)
+    flat, flat_grad = x.reshape(-1), grad.reshape(-1)
+    two_h = 2.0 * h
     for i in range(x.size):
-        plus, minus = _perturbed(f, x, h, i)
-        flat_grad[i] = (_scalar(plus) - _scalar(minus)) / (2.0 * h)
+        plus, minus = _perturbed(f, flat, h, i)
+        flat_grad[i] = (_scalar(plus) - _scalar(minus)) / two_h
     return grad
 
 
@@ -92,8 +95,9 @@ def numerical_jacobian(
     x = _writable_copy(x)
     out_size = np.asarray(f(x)).size
     J = np.empty((out_size, x.size))
+    flat = x.reshape(-1)
     for j in range(x.size):
-        plus, minus = _perturbed(lambda: f(x), x, h, j)
+        plus, minus = _perturbed(lambda: f(x), flat, h, j)
         J[:, j] = (
             np.asarray(plus, dtype=np.float64).reshape(-1)
             - np.asarray(minus, dtype=np.float64).reshape(-1)
@@ -261,8 +265,23 @@ def check_module(
     ``bprop(R)`` must return ∂L/∂x and fill ``grads``. For a loss module (one whose ``fprop``
     takes labels), pass ``y``: L = fprop(x, y) and ``bprop()`` gives ∂L/∂x.
     The module must be deterministic between calls (put Dropout in eval mode or fix its mask).
+    Its parameters are perturbed in place, so each must be a writable, C-contiguous float64
+    array (not a view such as ``W.T``, whose changes would not reach ``fprop``).
     """
     h = positive_number(h, "h")
+    for name, array in module.params.items():
+        if not (
+            isinstance(array, np.ndarray)
+            and array.dtype == np.float64
+            and array.flags.c_contiguous
+            and array.flags.writeable
+        ):
+            raise ValueError(
+                f"module.params[{name!r}] must be a writable, C-contiguous float64 array to be "
+                f"perturbed in place, got {type(array).__name__}"
+                + (f" of dtype {array.dtype}" if isinstance(array, np.ndarray) else "")
+                + " (store np.ascontiguousarray(value, dtype=float) instead)"
+            )
     x = _writable_copy(x)
     if y is None:
         out = np.asarray(module.fprop(x))

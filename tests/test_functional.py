@@ -92,6 +92,20 @@ def test_cross_entropy_grad_matches_central_differences(n, c, seed):
     np.testing.assert_allclose(analytic, (F.softmax(logits) - F.one_hot(y, c)) / n)
 
 
+@given(n=st.integers(1, 6), c=st.integers(1, 6), scale=st.sampled_from([1.0, 1e3]), seed=seeds)
+@settings(max_examples=40, deadline=None)
+def test_cross_entropy_is_exactly_the_mean_of_minus_log_softmax_at_the_labels(n, c, scale, seed):
+    # Computed as logsumexp(a_n) - a_{n,y_n}: the same floats as -log_softmax(A)[n, y_n].
+    rng = np.random.default_rng(seed)
+    A = rng.normal(scale=scale, size=(n, c))
+    y = rng.integers(0, c, size=n)
+    expected = -float(F.log_softmax(A)[np.arange(n), y].sum()) / n
+    assert F.softmax_cross_entropy(A, y) == expected
+    # Any other numeric input is converted first and gives the same loss.
+    assert F.softmax_cross_entropy(A.tolist(), y.astype(np.uint8)) == expected
+    assert np.isfinite(expected)
+
+
 def test_cross_entropy_is_mean_negative_log_likelihood():
     logits = np.log(np.array([[0.5, 0.25, 0.25], [0.1, 0.8, 0.1]]))
     y = np.array([0, 1])

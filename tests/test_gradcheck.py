@@ -119,8 +119,60 @@ def test_check_module_leaves_parameters_unchanged():
         np.testing.assert_array_equal(v, before[k])
 
 
+@pytest.mark.parametrize(
+    ("stored", "problem"),
+    [
+        (lambda W: W.T.copy().T, "C-contiguous"),  # a transposed view: perturbations get lost
+        (lambda W: W.astype(np.float32), "dtype float32"),
+        (lambda W: W.tolist(), "got list"),
+    ],
+    ids=["transposed view", "float32", "list"],
+)
+def test_check_module_refuses_parameters_it_cannot_perturb_in_place(stored, problem):
+    lin = layers.Linear(3, 2, rng=0)
+    lin.params["W"] = stored(lin.params["W"])
+    with pytest.raises(ValueError, match=rf"module.params\['W'\] must be .*{problem}"):
+        check_module(lin, np.ones((2, 3)), rng=0)
+
+
+@pytest.mark.parametrize(
+    "as_returned", [float, np.float64, np.asarray, lambda v: np.array([v]), lambda v: [[v]]]
+)
+def test_any_one_number_f_returns_gives_the_same_gradient(as_returned):
+    x = np.random.default_rng(5).normal(size=(2, 3))
+    expected = numerical_gradient(lambda z: float(np.sum(np.sin(z))), x)
+    np.testing.assert_array_equal(
+        numerical_gradient(lambda z: as_returned(np.sum(np.sin(z))), x), expected
+    )
+
+
+def test_check_module_leaves_input_and_parameters_bit_for_bit_unchanged():
+    rng = np.random.default_rng(6)
+    net = layers.Sequential([layers.Linear(3, 4, rng=rng), layers.Tanh(), layers.Linear(4, 2)])
+    x, y = rng.normal(size=(5, 3)), rng.integers(0, 2, size=5)
+    before = {k: v.copy() for k, v in net.params.items()}
+    x_before = x.copy()
+    loss = layers.SoftmaxCrossEntropy()
+
+    class NetLoss:  # the network and its loss as one box, as in benchmarks/core.py
+        params, grads = property(lambda self: net.params), property(lambda self: net.grads)
+
+        def fprop(self, x, y):
+            return loss.fprop(net.fprop(x), y)
+
+        def bprop(self):
+            return net.bprop(loss.bprop())
+
+    assert check_module(NetLoss(), x, y=y).passed()
+    np.testing.assert_array_equal(x, x_before)
+    for k, v in net.params.items():
+        np.testing.assert_array_equal(v, before[k])
+
+
 def test_bad_step_is_refused():
     with pytest.raises(ValueError, match="h must be a finite number > 0"):
         numerical_gradient(np.sum, np.zeros(2), h=0.0)
     with pytest.raises(ValueError, match="f must return a scalar"):
         numerical_gradient(lambda z: z, np.zeros(2))
+    with pytest.raises(ValueError, match=r"f must return a scalar, got an array of shape \(0,\)"):
+        numerical_gradient(lambda z: [], np.zeros(2))
