@@ -28,6 +28,10 @@ def test_source_notebook_house_rules(path: Path):
     assert not any(cell.execution_count for cell in code), "execution counts must be cleared"
     source = read_source(path)
     assert source.setup, "the imports cell must be tagged `setup` for the trusted re-check"
+    assert not any("matplotlib" in text for _, text in source.setup), (
+        "plotting imports go in a plain cell after the setup cell: grading skips it, and every "
+        "grading kernel and sandbox would otherwise import matplotlib for nothing"
+    )
     assert source.tests, "at least one autograded test cell"
     for test in source.tests:
         assert test.grade_id.startswith("test_"), test.grade_id
