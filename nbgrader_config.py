@@ -49,11 +49,14 @@ c.Execute.extra_arguments = [
 # A student who deletes a test cell gets it back (and graded) instead of "needs manual grading".
 c.OverwriteCells.add_missing_cells = True
 # A renamed or duplicated grade_id makes nbgrader's OverwriteCells fail when it restores missing
-# cells: such cells become plain cells of the student's first (grader/preprocessors.py).
+# cells: such cells become plain cells of the student's first. Then every cell of the release
+# the student deleted is put back in its place (nbgrader's add_missing_cells fails when an
+# answer was deleted with its test, and the whole notebook would score 0); see
+# grader/preprocessors.py.
 _sanitize_steps = Autograde.class_traits()["sanitize_preprocessors"].default()
 c.Autograde.sanitize_preprocessors = (
     _sanitize_steps[: _sanitize_steps.index(DeduplicateIds) + 1]
-    + ["grader.preprocessors.ForgetUnknownCells"]
+    + ["grader.preprocessors.ForgetUnknownCells", "grader.preprocessors.RestoreDeletedCells"]
     + _sanitize_steps[_sanitize_steps.index(DeduplicateIds) + 1 :]
 )
 # nbgrader's LimitOutput counts lines only: one line of 100 MB would reach the autograded

@@ -6,6 +6,7 @@ same release notebooks and the same feedback.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 from traitlets import Bool, Integer, List, Set
 
+from grader.cells import grade_id_of
 from grader.demos import demo_texts, skippable
 
 
@@ -69,7 +71,57 @@ class ForgetUnknownCells(NbGraderPreprocessor):
 SKIP_TAG = "skip-execution"
 
 
-class SkipDemoCells(NbGraderPreprocessor):
+class ReleasedNotebookStep(NbGraderPreprocessor):
+    """A step that reads the released notebook (``lectures/``) of the notebook it processes."""
+
+    def released(self, resources: dict[str, Any]) -> NotebookNode | None:
+        """The released notebook, or None (with a warning) when the course has none."""
+        ids = resources["nbgrader"]
+        coursedir = CourseDirectory(config=self.config)
+        path = Path(coursedir.format_path(coursedir.release_directory, ".", ids["assignment"])) / (
+            ids["notebook"] + ".ipynb"
+        )
+        if not path.is_file():
+            self.log.warning("no released notebook at %s: %s skipped", path, type(self).__name__)
+            return None
+        return nbformat.read(path, as_version=4)
+
+
+class RestoreDeletedCells(ReleasedNotebookStep):
+    """Sanitize step, before OverwriteCells: put back the released cells the student deleted.
+
+    Every cell of the released notebook with an nbgrader ``grade_id`` (answers, tests, setup,
+    locked text) that the submission lacks goes back as released, after the released cell
+    before it, or first. A deleted answer comes back as its stub (that exercise scores 0);
+    nbgrader's OverwriteCells then checks the rest as usual. nbgrader's own
+    ``add_missing_cells`` restores test cells only, after the cell before them in the source,
+    and fails with KeyError when that cell is gone too (an answer deleted with its test) or is
+    not an answer or a test: the whole submission then could not be graded.
+    """
+
+    def preprocess(
+        self, nb: NotebookNode, resources: dict[str, Any]
+    ) -> tuple[NotebookNode, dict[str, Any]]:
+        """Insert the missing released cells in the release's order."""
+        released = self.released(resources)
+        if released is None:
+            return nb, resources
+        present = {grade_id_of(cell) for cell in nb.cells} - {None}
+        position = 0
+        for cell in released.cells:
+            name = grade_id_of(cell)
+            if name is None:
+                continue
+            if name in present:
+                position = 1 + next(i for i, c in enumerate(nb.cells) if grade_id_of(c) == name)
+            else:
+                self.log.warning("cell %s was deleted: restored from the release", name)
+                nb.cells.insert(position, copy.deepcopy(cell))
+                position += 1
+        return nb, resources
+
+
+class SkipDemoCells(ReleasedNotebookStep):
     """Autograde step, before Execute: the kernel skips the demo cells no later cell needs.
 
     Demo cells show ideas and decide no score (:mod:`grader.demos`); they are most of a
@@ -84,16 +136,8 @@ class SkipDemoCells(NbGraderPreprocessor):
         self, nb: NotebookNode, resources: dict[str, Any]
     ) -> tuple[NotebookNode, dict[str, Any]]:
         """Tag the demo cells to skip."""
-        ids = resources["nbgrader"]
-        coursedir = CourseDirectory(config=self.config)
-        released = Path(
-            coursedir.format_path(coursedir.release_directory, ".", ids["assignment"])
-        ) / (ids["notebook"] + ".ipynb")
-        if released.is_file():
-            demos = demo_texts(nbformat.read(released, as_version=4).cells)
-        else:
-            self.log.warning("no released notebook at %s: every demo cell runs", released)
-            demos = frozenset()
+        released = self.released(resources)
+        demos = demo_texts(released.cells) if released is not None else frozenset()
         code = [cell for cell in nb.cells if cell.cell_type == "code"]
         for cell in code:
             tags = cell.metadata.get("tags", [])

@@ -16,6 +16,7 @@ import pytest
 from lab_server import free_port
 
 from grader.__main__ import main
+from grader.course import CONFIG_FILE, Course
 
 if TYPE_CHECKING:  # playwright is imported only when a browser test runs
     from playwright.sync_api import Browser
@@ -125,3 +126,11 @@ def postgres_url() -> Iterator[str]:
                 server.kill()
                 server.wait()
         shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture
+def course(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Course:
+    """An empty course: the repository's configuration and nothing else."""
+    monkeypatch.delenv("CHAINRULE_DB_URL", raising=False)
+    shutil.copy(REPO / CONFIG_FILE, tmp_path / CONFIG_FILE)
+    return Course(tmp_path)

@@ -8,7 +8,6 @@ re-check's plan and nbgrader's kernel (the SkipDemoCells preprocessor), end to e
 from __future__ import annotations
 
 import copy
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -19,7 +18,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from test_grader import nbgrader_cell, write_notebook
 
 from grader.autograde import autograde
-from grader.course import CONFIG_FILE, Course
+from grader.course import Course
 from grader.demos import ANY, binds, demo_texts, is_demo, reads, skippable
 from grader.preprocessors import SKIP_TAG, SkipDemoCells
 from grader.release import release
@@ -293,14 +292,6 @@ def test_plan_runs_a_demo_whose_name_the_answer_reads(tmp_path: Path) -> None:
 
 
 # -- SkipDemoCells ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def course(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Course:
-    """An empty course: the repository's configuration and nothing else."""
-    monkeypatch.delenv("CHAINRULE_DB_URL", raising=False)
-    shutil.copy(REPO / CONFIG_FILE, tmp_path / CONFIG_FILE)
-    return Course(tmp_path)
 
 
 def skip_demos(course: Course, notebook: nbformat.NotebookNode) -> list[list[str]]:

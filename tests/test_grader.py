@@ -39,6 +39,7 @@ from grader.preprocessors import (
     TRUNCATED,
     LimitOutputSize,
     NormalizeMetadata,
+    RestoreDeletedCells,
     SafeFeedback,
     is_verdict,
 )
@@ -69,14 +70,6 @@ def nbgrader_cell(source: str, grade_id: str, *, solution: bool = False, points:
     if points:
         meta["points"] = points
     return new_code_cell(source, metadata={"nbgrader": {**meta, "schema_version": 3}})
-
-
-@pytest.fixture
-def course(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Course:
-    """An empty course: the repository's configuration and nothing else."""
-    monkeypatch.delenv("CHAINRULE_DB_URL", raising=False)
-    shutil.copy(REPO / CONFIG_FILE, tmp_path / CONFIG_FILE)
-    return Course(tmp_path)
 
 
 def write_notebook(path: Path, notebook: nbformat.NotebookNode) -> Path:
@@ -534,3 +527,39 @@ def test_long_outputs_are_cut_and_keep_their_type() -> None:
     assert stream.text == "x" * 80  # within the budget
     assert error.output_type == "error" and error.evalue == "y" * 20 + TRUNCATED
     assert result.output_type == "execute_result" and result.data == {"text/plain": TRUNCATED}
+
+
+def test_deleted_cells_come_back_in_their_place_in_release_order(course: Course) -> None:
+    intro = new_markdown_cell(
+        "# Intro", metadata={"nbgrader": {"grade_id": "intro", "locked": True}}
+    )
+    setup = nbgrader_cell("import numpy as np", "setup")
+    stub = "def a():\n    raise NotImplementedError()"
+    released = new_notebook(
+        cells=[
+            intro,
+            setup,
+            nbgrader_cell(stub, "a", solution=True),
+            nbgrader_cell("assert a() == 1", "test_a", points=1),
+            new_code_cell("print('a demo')"),
+            nbgrader_cell("def b():\n    raise NotImplementedError()", "b", solution=True),
+            nbgrader_cell("assert b() == 2", "test_b", points=1),
+        ]
+    )
+    write_notebook(course.directory("release") / "a" / "a.ipynb", released)
+    # The student deleted the intro, answer a with its test, and the test of b; added a cell.
+    submitted = new_notebook(cells=[released.cells[i] for i in (1, 4, 5)])
+    submitted.cells[2].source = "def b():\n    return 2"
+    submitted.cells.append(new_code_cell("b()"))
+    resources = {"nbgrader": {"assignment": "a", "notebook": "a", "student": "ann"}}
+    step = RestoreDeletedCells(config=course.config())
+    restored, _ = step.preprocess(submitted, resources)
+    assert [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in restored.cells] == [
+        "intro", "setup", "a", "test_a", None, "b", "test_b", None
+    ]  # fmt: skip
+    assert restored.cells[2].source == stub and restored.cells[5].source == "def b():\n    return 2"
+    assert restored.cells[7].source == "b()"
+    # Without a released notebook nothing changes (nbgrader's own add_missing_cells is left).
+    shutil.rmtree(course.directory("release"))
+    untouched, _ = step.preprocess(new_notebook(cells=[setup]), resources)
+    assert [cell.metadata.nbgrader["grade_id"] for cell in untouched.cells] == ["setup"]

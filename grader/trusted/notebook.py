@@ -19,7 +19,7 @@ import nbformat
 from nbformat import NotebookNode
 from nbgrader import utils
 
-from grader.cells import SETUP_TAG
+from grader.cells import SETUP_TAG, grade_id_of
 from grader.demos import demo_texts, skippable
 
 MAX_SUBMISSION_BYTES = 100 * 1024**2
@@ -73,15 +73,10 @@ class PlannedCell:
     note: str = ""
 
 
-def _grade_id(cell: NotebookNode) -> str | None:
-    grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-    return grade_id if isinstance(grade_id, str) else None
-
-
 def _options(cell: NotebookNode) -> dict[str, Any]:
     options = cell.metadata.get("chainrule", {})
     if not isinstance(options, dict):
-        raise ValueError(f"metadata.chainrule of {_grade_id(cell)} must be a dict")
+        raise ValueError(f"metadata.chainrule of {grade_id_of(cell)} must be a dict")
     return options
 
 
@@ -90,7 +85,7 @@ def read_source(path: str | Path) -> SourceNotebook:
     notebook = nbformat.read(path, as_version=4)
     tests, setup, instructor_ids = [], [], set()
     for cell in notebook.cells:
-        grade_id = _grade_id(cell)
+        grade_id = grade_id_of(cell)
         if grade_id and utils.is_locked(cell):
             instructor_ids.add(grade_id)
         if cell.cell_type != "code":
@@ -147,7 +142,7 @@ def plan(source: SourceNotebook, cells: list[NotebookNode]) -> list[PlannedCell]
     setup = {grade_id: text for grade_id, text in source.setup if grade_id}
     planned, placed, size = [], set(), 0
     for number, cell in enumerate(cells, 1):
-        grade_id = _grade_id(cell)
+        grade_id = grade_id_of(cell)
         label = f"cell {number}" + (f" ({grade_id})" if grade_id else "")
         if grade_id in setup:
             if grade_id not in placed:

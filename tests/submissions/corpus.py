@@ -106,7 +106,7 @@ def answered(notebooks: Notebooks, only: tuple[str, ...] | None = None) -> Noteb
 
 def small(notebooks: Notebooks, only: tuple[str, ...] | None = None) -> NotebookNode:
     """:func:`answered` without the text and the demos: only the setup cells and nbgrader's
-    answer and test cells stay (nbgrader cannot restore a deleted answer cell)."""
+    answer and test cells stay."""
     notebook = answered(notebooks, only)
     notebook.cells = [
         c
@@ -419,12 +419,18 @@ CASES = [
         ),
     ),
     Case(
+        "deleted-answer-and-test",
+        "03_softmax",
+        "deletes the softmax answer with its test (nbgrader alone cannot put them back)",
+        lambda n: delete(small(n), "softmax", "test_softmax"),
+        zero=("test_softmax",),
+    ),
+    Case(
         "deleted-setup-cell",
         "03_softmax",
-        "deletes the setup cell: the notebook cannot run (numpy is never imported)",
+        "deletes the setup cell: the kernel and the re-check both put it back (it is not the "
+        "student's code), so every test passes",
         lambda n: delete(answered(n), "setup"),
-        zero=None,
-        feedback="failed when nbgrader ran your notebook",
     ),
     Case(
         "edited-locked-cells",
