@@ -35,6 +35,9 @@ from nbformat import NotebookNode
 
 from grader.cells import SETUP_TAG, to_python
 
+#: Most characters of code :func:`skippable` analyses (about 10 µs each): six times the longest
+#: notebook of the course, so that a huge submission cannot make grading slow.
+MAX_ANALYSED = 200_000
 #: Stands for "any name" in a set of names (an unanalysable read, a star import).
 ANY = frozenset({"*"})
 #: Calls through which code reads globals by computed names.
@@ -186,6 +189,7 @@ def _flow(statements: list[ast.stmt], bound: set[str]) -> tuple[set[str], set[st
     Only a binding at this level, or in both branches of an ``if``, is sure.
     """
     names: set[str] = set()
+    bound = set(bound)  # grown in place below: the caller's set stays as it was
     for statement in statements:
         if isinstance(statement, (ast.For, ast.AsyncFor)):
             names |= _expression_reads(statement.iter) - bound
@@ -218,7 +222,7 @@ def _flow(statements: list[ast.stmt], bound: set[str]) -> tuple[set[str], set[st
             table = _table(ast.Module(body=[statement], type_ignores=[]))
             names |= (_read(table) | _updated(statement)) - bound
             if isinstance(statement, _BINDING) and not _declares_only(statement):
-                bound = bound | _bound(table)
+                bound |= _bound(table)
     return names, bound
 
 
@@ -232,9 +236,7 @@ def reads(source: str) -> frozenset[str]:
 
 
 def _overlap(bound: frozenset[str], needed: set[str]) -> bool:
-    if not needed:
-        return False
-    return bound is ANY or "*" in needed or not bound.isdisjoint(needed)
+    return bool(needed) and (bound is ANY or not bound.isdisjoint(needed))
 
 
 def skippable(cells: Sequence[tuple[str, bool]]) -> set[int]:
@@ -242,11 +244,17 @@ def skippable(cells: Sequence[tuple[str, bool]]) -> set[int]:
 
     ``cells`` are the code cells that run, in order, each as (source, is it a demo). A demo is
     needed when a cell after it that runs reads a name it binds; it then reads names in turn.
+    The analysis reads at most :data:`MAX_ANALYSED` characters, from the end: every demo before
+    that point runs.
     """
     needed: set[str] = set()
     skipped = set()
+    budget = MAX_ANALYSED
     for index in reversed(range(len(cells))):
         source, demo = cells[index]
+        budget -= len(source)
+        if budget < 0 or "*" in needed:  # nothing before can be skipped
+            break
         if demo and not _overlap(binds(source), needed):
             skipped.add(index)
         else:

@@ -19,7 +19,7 @@ from test_grader import nbgrader_cell, write_notebook
 
 from grader.autograde import autograde
 from grader.course import Course
-from grader.demos import ANY, binds, demo_texts, is_demo, reads, skippable
+from grader.demos import ANY, MAX_ANALYSED, binds, demo_texts, is_demo, reads, skippable
 from grader.preprocessors import SKIP_TAG, SkipDemoCells
 from grader.release import release
 from grader.submissions import Submission, graded_tests
@@ -178,6 +178,13 @@ def test_a_name_bound_again_before_its_read_does_not_need_the_demo() -> None:
 def test_a_cell_reading_any_name_keeps_every_earlier_demo() -> None:
     cells = [("a = 1", True), ("print('b')", True), ("eval(text)", False), ("c = 3", True)]
     assert skippable(cells) == {3}
+
+
+def test_past_the_analysis_budget_every_earlier_demo_runs() -> None:
+    demo = ("unused = 1", True)
+    filler = "\n".join(f"x{i} = {i}" for i in range(MAX_ANALYSED // 8))  # longer than the budget
+    assert skippable([demo, ("x = 1", False)]) == {0}
+    assert skippable([demo, (filler, False), demo]) == {2}
 
 
 def test_a_star_import_demo_is_kept_when_any_name_is_read_later() -> None:
