@@ -5,8 +5,9 @@ autograded folder. In the real course, ``../../../solutions`` from there would b
 instructor's notebooks. So :func:`make_workspace` builds a course of its own for each submission,
 in an empty temporary directory: ``nbgrader_config.py``, the non-notebook files of the
 assignment's source folder (data files the tests read: nbgrader copies them next to the
-notebook), the released notebooks (what students have: they say which cells are demos, see
-:class:`grader.preprocessors.SkipDemoCells`), and a copy of the submission. The gradebook is
+notebook), the released notebooks (what students have: the grading steps read the cells a
+student deleted and the demo cells from them, see :class:`grader.preprocessors.RestoreDeletedCells`
+and :class:`grader.preprocessors.SkipDemoCells`), and a copy of the submission. The gradebook is
 the real one (its URL is passed on, never a copy); the autograded folder is brought back into
 the real course afterwards (:func:`bring_back`). grader/SECURITY.md says what this does not hide.
 """
