@@ -8,7 +8,7 @@ import os
 
 from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import DeduplicateIds, LimitOutput
+from nbgrader.preprocessors import DeduplicateIds, Execute, LimitOutput
 
 c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this file)
 
@@ -37,15 +37,11 @@ c.CourseDirectory.db_url = os.environ.get(
 )
 
 # Autograding.
-# Per-cell time limit. Every cell of the course runs in a few seconds on a laptop; 60 s leaves
-# room for a slow grading machine while an infinite loop in one exercise costs one minute and that
-# exercise's points (the kernel is interrupted and grading goes on), not the whole submission.
+# Per-cell time limit: one cell of the student's code in the sandbox, and one test. Every cell of
+# the course runs in a few seconds on a laptop; 60 s leaves room for a slow grading machine while
+# an infinite loop in one exercise costs one minute and that exercise's points, not the whole
+# submission. (TrustedExecute inherits Execute's configuration.)
 c.Execute.timeout = 60
-# nbgrader scores a test cell that writes to stderr as 0. Warnings (numpy overflow, deprecations)
-# are not failures, so the grading kernel prints them to stdout instead (grader/kernel_setup.py).
-c.Execute.extra_arguments = [
-    "--IPKernelApp.exec_lines=__import__('grader.kernel_setup').kernel_setup.warnings_to_stdout()"
-]
 # A student who deletes a test cell gets it back (and graded) instead of "needs manual grading".
 c.OverwriteCells.add_missing_cells = True
 # A renamed or duplicated grade_id makes nbgrader's OverwriteCells fail when it restores missing
@@ -59,17 +55,22 @@ c.Autograde.sanitize_preprocessors = (
     + ["grader.preprocessors.ForgetUnknownCells", "grader.preprocessors.RestoreDeletedCells"]
     + _sanitize_steps[_sanitize_steps.index(DeduplicateIds) + 1 :]
 )
+# The student's code runs once, in the sandbox (bubblewrap: it sees the Python runtime and a
+# copy of the submission, nothing of the course), and each test runs from solutions/ in the
+# grading process: TrustedExecute replaces nbgrader's Execute (grader/execute.py), for
+# `nbgrader autograde`, formgrader and `python -m grader autograde` alike. Where bubblewrap
+# cannot run, `--TrustedExecute.isolation=False` (`python -m grader autograde --no-isolation`)
+# runs the sandbox without it, and says so.
 # nbgrader's LimitOutput counts lines only: one line of 100 MB would reach the autograded
 # notebook and the feedback whole. Cut every cell's output to 100,000 characters as well.
-# Demo cells decide no score: the kernel skips those no later cell reads a name of (the
-# released notebook says which cells are demos; grader/demos.py).
-_autograde_steps = Autograde.class_traits()["autograde_preprocessors"].default()
-c.Autograde.autograde_preprocessors = (
-    ["grader.preprocessors.SkipDemoCells"]
-    + _autograde_steps[: _autograde_steps.index(LimitOutput) + 1]
-    + ["grader.preprocessors.LimitOutputSize"]
-    + _autograde_steps[_autograde_steps.index(LimitOutput) + 1 :]
+_autograde_steps = [
+    "grader.execute.TrustedExecute" if step is Execute else step
+    for step in Autograde.class_traits()["autograde_preprocessors"].default()
+]
+_autograde_steps.insert(
+    _autograde_steps.index(LimitOutput) + 1, "grader.preprocessors.LimitOutputSize"
 )
+c.Autograde.autograde_preprocessors = _autograde_steps
 
 # Release: nbgrader's pipeline, then notebook and cell metadata reduced to what students need
 # (editor state such as widget state or execution timestamps saved with a solution notebook is
@@ -79,9 +80,7 @@ c.GenerateAssignment.preprocessors = GenerateAssignment.class_traits()[
 ].default() + ["grader.preprocessors.NormalizeMetadata"]
 
 # Feedback: nbgrader shows the hidden tests in the feedback HTML (jupyter/nbgrader#917, #1363).
-# Ours removes them (nbgrader's ClearHiddenTests) and every output of the grading kernel but the
-# grader's verdict on each test (its score and why it lost points): the kernel has the hidden
-# tests at hand, so any output of the student's code could show them (grader/SECURITY.md).
+# Ours removes them (nbgrader's ClearHiddenTests, grader/preprocessors.py's SafeFeedback).
 c.GenerateFeedback.preprocessors = GenerateFeedback.class_traits()["preprocessors"].default() + [
     "grader.preprocessors.SafeFeedback"
 ]

@@ -29,6 +29,7 @@ from grader.feedback import feedback
 from grader.html import build_html
 from grader.release import release
 from grader.submissions import find_submissions, not_graded
+from grader.trusted import isolation
 from grader.worker import DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT, Limits
 
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
@@ -57,8 +58,20 @@ def _size(text: str) -> int:
 
 
 def _limits(args: argparse.Namespace) -> Limits:
+    """The limits of the command line; refuses, naming the package, when bubblewrap is needed
+    but cannot run here."""
+    if args.no_isolation:
+        print(
+            "warning: --no-isolation: the student's code runs without bubblewrap and can read "
+            "the course (solutions, gradebook) as the grading user",
+            file=sys.stderr,
+        )
+    else:
+        reason = isolation.unavailable_reason()
+        if reason is not None:
+            raise GraderError(reason)
     try:
-        return Limits(args.timeout, args.cell_timeout, args.memory_limit)
+        return Limits(args.timeout, args.cell_timeout, args.memory_limit, not args.no_isolation)
     except ValueError as error:
         raise GraderError(str(error)) from None
 
@@ -139,6 +152,7 @@ def run_autograde(course: Course, args: argparse.Namespace) -> int:
         f"autograde: {len(outcomes) - len(failed) - len(errors)} graded, {len(failed)} failed "
         f"(score 0), {len(errors)} not graded, {time.perf_counter() - start:.1f} s with "
         f"{args.jobs} job(s); slowest {slowest.submission} {slowest.seconds:.1f} s"
+        + ("; ISOLATION OFF (--no-isolation)" if args.no_isolation else "")
     )
     if errors:
         print("run `python -m grader autograde --resume` to grade what was not graded")
@@ -209,15 +223,21 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--cell-timeout",
             type=_positive_int,
-            help="seconds allowed per notebook cell, in the kernel and in the trusted re-check "
+            help="seconds allowed per notebook cell and per test "
             "(default: Execute.timeout of nbgrader_config.py)",
         )
         sub.add_argument(
             "--memory-limit",
             type=_size,
             default=DEFAULT_MEMORY_LIMIT,
-            help="address space of each grading process, its kernel and its sandbox, e.g. 4G "
+            help="address space of each grading process and its sandbox, e.g. 4G "
             f"(default {DEFAULT_MEMORY_LIMIT // 1024**3}G)",
+        )
+        sub.add_argument(
+            "--no-isolation",
+            action="store_true",
+            help="run the student's code without bubblewrap (where it cannot run): the code can "
+            "then read the course; printed in the summary and recorded with each submission",
         )
 
     add_assignments(command("release", run_release, "generate lectures/ from solutions/"))

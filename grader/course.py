@@ -71,12 +71,16 @@ class Course:
     """An nbgrader course directory holding ``nbgrader_config.py``.
 
     ``db_url`` overrides the gradebook URL of the configuration when given, ``cell_timeout``
-    the seconds a notebook cell may run when graded (nbgrader's ``Execute.timeout``).
+    the seconds a notebook cell or a test may run when graded (nbgrader's ``Execute.timeout``),
+    the others the options of :class:`grader.execute.TrustedExecute` of the same names.
     """
 
     root: Path
     db_url: str | None = None
     cell_timeout: int | None = None
+    isolation: bool | None = None
+    memory_limit: int | None = None
+    total_timeout: float | None = None
 
     def __post_init__(self) -> None:
         root = Path(self.root).resolve()
@@ -98,6 +102,9 @@ class Course:
             config.CourseDirectory.db_url = with_driver(config.CourseDirectory.db_url)
         if self.cell_timeout is not None:
             config.Execute.timeout = self.cell_timeout
+        for name in ("isolation", "memory_limit", "total_timeout"):
+            if getattr(self, name) is not None:
+                config.TrustedExecute[name] = getattr(self, name)
         return config
 
     def coursedir(self) -> CourseDirectory:

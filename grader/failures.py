@@ -62,8 +62,6 @@ def record_failure(course: Course, submission: Submission, reason: str) -> None:
                             grade.cell.name,
                             0.0,
                             float(grade.max_score),
-                            0.0,
-                            False,
                             reason,
                         )
                     )

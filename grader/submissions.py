@@ -45,10 +45,6 @@ class GradedTest:
     grade_id: str
     score: float
     max_score: float
-    nbgrader: float
-    """nbgrader's score, from running the test in the student's kernel."""
-    trusted: bool
-    """Whether the trusted re-check passed the test."""
     message: str
     """Why the test scored less than its points ('' if it did not)."""
 
@@ -77,10 +73,20 @@ def submission_digest(folder: Path) -> str:
 
 
 def write_record(
-    folder: Path, digest: str, tests: Iterable[GradedTest], failure: str | None = None
+    folder: Path,
+    digest: str,
+    tests: Iterable[GradedTest],
+    failure: str | None = None,
+    isolated: bool = True,
 ) -> None:
-    """Write the record of a graded submission into ``folder`` (not yet in its final place)."""
-    record = {"digest": digest, "failure": failure, "tests": [asdict(t) for t in tests]}
+    """Write the record of a graded submission into ``folder`` (not yet in its final place);
+    ``isolated`` says whether the student's code ran in bubblewrap."""
+    record = {
+        "digest": digest,
+        "failure": failure,
+        "isolated": isolated,
+        "tests": [asdict(t) for t in tests],
+    }
     (folder / RECORD_NAME).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
 
 

@@ -1,18 +1,15 @@
-"""One grading process: grade one (student, assignment) submission, trusted scores included.
+"""One grading process: grade one (student, assignment) submission.
 
 :func:`grade` runs in a child process of ``python -m grader autograde`` (see
-:mod:`grader.autograde`), in a session of its own so that the parent can kill it and its kernel,
-under a memory limit (``RLIMIT_AS``) that nbgrader's kernel and the re-check's sandbox inherit.
-It grades in a temporary course that holds nothing of ``solutions/`` (:mod:`grader.workspace`):
+:mod:`grader.autograde`), in a session of its own so that the parent can kill it and its
+sandbox, under a memory limit (``RLIMIT_AS``) that the sandbox inherits. It grades in a
+temporary course (:mod:`grader.workspace`):
 
-1. the trusted re-check of each submitted notebook (:func:`grader.trusted.recheck.recheck`),
-   in a forked child, while
-2. nbgrader's autograde runs here: the student's kernel, the gradebook rows, the autograded
-   notebook;
-3. each test's score becomes min(nbgrader's, the re-check's) in one transaction, and the
-   reason for every lost point goes under its test cell (:mod:`grader.verdicts`);
-4. the autograded folder, with the record that the submission is graded, replaces the old one
-   (:mod:`grader.submissions`).
+1. nbgrader's autograde runs there, with :class:`grader.execute.TrustedExecute` in place of
+   nbgrader's ``Execute``: the student's code runs once, in the sandbox, and the tests from
+   ``solutions/`` here; nbgrader writes the scores into the gradebook;
+2. the autograded folder, with the record that the submission is graded (each test's score and
+   the reason for every lost point), replaces the old one (:mod:`grader.submissions`).
 
 It sends back a :class:`Result`: graded; failed (the submission's fault: the parent records
 score 0 and the reason); or not graded (the grading machine's fault: nothing is recorded, a
@@ -23,7 +20,6 @@ from __future__ import annotations
 
 import ctypes
 import json
-import multiprocessing
 import os
 import re
 import resource
@@ -36,23 +32,33 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 import nbformat
+from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 
+from grader.cells import grade_id_of
 from grader.course import Course, GraderError, check_result
-from grader.submissions import Submission, install, submission_digest, write_record
-from grader.trusted.proxy import SandboxError
-from grader.trusted.recheck import TestVerdict, recheck
-from grader.verdicts import annotate, combine
+from grader.execute import FAILED_TEST
+from grader.preprocessors import is_test_cell
+from grader.scores import autograded_tests
+from grader.submissions import (
+    GradedTest,
+    Submission,
+    install,
+    submission_digest,
+    write_record,
+)
 from grader.workspace import bring_back, make_workspace
 
 #: Default wall-clock limit for grading one submission, in seconds.
 DEFAULT_TIMEOUT = 600.0
 #: Default address-space limit of a grading process and of the processes it starts, in bytes.
 DEFAULT_MEMORY_LIMIT = 4 * 1024**3
-#: Share of a submission's time limit the trusted re-check may use; nbgrader gets the rest.
-RECHECK_SHARE = 0.5
 #: Variables of the grader's environment that name the course; the kernel does not inherit them.
 COURSE_VARIABLES = ("PWD", "OLDPWD", "CHAINRULE_DB_URL")
+
+#: Share of a submission's time limit its notebooks' trusted runs may use in all (the rest is
+#: nbgrader's own work and the margin before the parent kills the grading process).
+SANDBOX_SHARE = 0.8
 
 _PR_SET_PDEATHSIG = 1
 #: What nbgrader logs when the gradebook fails it (sqlalchemy's OperationalError).
@@ -72,6 +78,8 @@ class Limits:
     of nbgrader_config.py)."""
     memory: int = DEFAULT_MEMORY_LIMIT
     """Bytes of address space of each process (``RLIMIT_AS``)."""
+    isolation: bool = True
+    """Whether the sandbox runs in bubblewrap (``--no-isolation`` turns it off)."""
 
     def __post_init__(self) -> None:
         if not self.timeout > 0:
@@ -160,65 +168,29 @@ def explain_failure(log: str) -> str:
     return f"nbgrader could not grade the notebook ({detail})."
 
 
-def _recheck_all(
-    workspace: Course, course: Course, submission: Submission, limits: Limits, seconds: float
-) -> dict[str, dict[str, TestVerdict]]:
-    """The trusted verdicts of each submitted notebook, by notebook name."""
-    cell_timeout = float(workspace.config().Execute.timeout)
-    deadline = time.monotonic() + seconds
-    folder = workspace.directory("submitted") / submission.student / submission.assignment
-    verdicts = {}
-    for source in course.notebook_paths("source", submission.assignment):
-        if (folder / source.name).is_file():
-            verdicts[source.stem] = recheck(
-                folder / source.name,
-                source,
-                timeout=cell_timeout,
-                cell_timeout=cell_timeout,
-                total_timeout=max(1.0, deadline - time.monotonic()),
-                memory_limit=limits.memory,
-            )
-    return verdicts
-
-
-class _BackgroundRecheck:
-    """:func:`_recheck_all` in a child forked from this process, while nbgrader grades here.
-
-    The two take about as long, and a grading machine has cores to spare while one of them
-    waits for its kernel or sandbox. The child sends one message back: the verdicts, or why the
-    re-check could not run.
-    """
-
-    def __init__(self, *args: object) -> None:
-        self._receiver, sender = multiprocessing.Pipe(duplex=False)
-        self._pid = os.fork()
-        if self._pid == 0:  # the child: never returns
-            self._receiver.close()
-            try:
-                sender.send(("verdicts", _recheck_all(*args)))
-            except SandboxError as error:
-                sender.send(("sandbox", str(error)))
-            except Exception as error:
-                traceback.print_exc()
-                sender.send(("error", f"{type(error).__name__}: {error}"[:2000]))
-            finally:
-                os._exit(0)
-        sender.close()
-
-    def verdicts(self) -> dict[str, dict[str, TestVerdict]]:
-        """Wait for the child's verdicts. Raises SandboxError when the re-check could not run."""
-        try:
-            kind, value = self._receiver.recv()
-        except EOFError:  # killed (out of memory?) before it could answer
-            kind, value = "sandbox", "the re-check process ended without a result"
-        finally:
-            self._receiver.close()
-            os.waitpid(self._pid, 0)
-        if kind == "error":
-            raise RuntimeError(value)
-        if kind == "sandbox":
-            raise SandboxError(value)
-        return value
+def graded_tests(gradebook: Gradebook, submission: Submission, folder: Path) -> list[GradedTest]:
+    """The autograded tests of ``submission`` as nbgrader scored them, with the reason for every
+    lost point read from the test cell's failure output in the autograded notebooks of
+    ``folder`` (:func:`grader.execute.failure_output`)."""
+    messages = {}
+    for path in folder.glob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if is_test_cell(cell):
+                found = [o.evalue for o in cell.outputs if o.get("ename") == FAILED_TEST]
+                messages[path.stem, grade_id_of(cell)] = found[0] if found else ""
+    results = []
+    for notebook in gradebook.find_submission(submission.assignment, submission.student).notebooks:
+        tests = autograded_tests(notebook.notebook)
+        for grade in notebook.grades:
+            if grade.cell.name in tests:
+                score, max_score = float(grade.auto_score or 0.0), float(grade.max_score)
+                message = messages.get((notebook.name, grade.cell.name), "")
+                if score < max_score and not message:
+                    message = f"{notebook.name}.ipynb was not submitted"
+                results.append(
+                    GradedTest(notebook.name, grade.cell.name, score, max_score, message)
+                )
+    return results
 
 
 def grade_one(course: Course, submission: Submission, root: Path, limits: Limits) -> Result:
@@ -229,33 +201,29 @@ def grade_one(course: Course, submission: Submission, root: Path, limits: Limits
     problem = submission_problem(course, submission)
     if problem:
         return Result(failure=problem)
-    workspace = replace(make_workspace(course, submission, root), cell_timeout=limits.cell_timeout)
-    rechecking = _BackgroundRecheck(
-        workspace, course, submission, limits, RECHECK_SHARE * limits.timeout
+    workspace = replace(
+        make_workspace(course, submission, root),
+        cell_timeout=limits.cell_timeout,
+        memory_limit=limits.memory,
+        total_timeout=limits.timeout * SANDBOX_SHARE,
+        isolation=limits.isolation,
     )
     api = NbGraderAPI(config=workspace.config())
-    nbgrader_error = None
     try:
         check_result(
             api.autograde(submission.assignment, submission.student, force=True, create=True),
             f"autograde {submission}",
         )
     except GraderError as error:
-        nbgrader_error = str(error)
-    try:  # a fault of the grading machine outranks one of the submission
-        verdicts = rechecking.verdicts()
-    except SandboxError as error:
-        return Result(error=f"the trusted re-check could not start: {error}")
-    if nbgrader_error is not None:
-        if _DATABASE_FAULT in nbgrader_error:  # the gradebook, not the submission
-            return Result(error=f"nbgrader could not use the gradebook: {nbgrader_error}"[:2000])
-        return Result(failure=explain_failure(nbgrader_error))
-    with course.gradebook() as gradebook:
-        tests = combine(gradebook, submission, verdicts)
+        if _DATABASE_FAULT in str(error):  # the gradebook, not the submission
+            return Result(error=f"nbgrader could not use the gradebook: {error}"[:2000])
+        if "SandboxError" in str(error) or "IsolationUnavailable" in str(error):
+            return Result(error=f"the sandbox could not start: {error}"[:2000])
+        return Result(failure=explain_failure(str(error)))
     staged = bring_back(workspace, course, submission)
-    for path in staged.glob("*.ipynb"):
-        annotate(path, [test for test in tests if test.notebook == path.stem])
-    write_record(staged, digest, tests)
+    with course.gradebook() as gradebook:
+        tests = graded_tests(gradebook, submission, staged)
+    write_record(staged, digest, tests, isolated=limits.isolation)
     install(staged, course, submission)
     print(f"graded {submission} in {time.monotonic() - start:.1f} s", flush=True)
     return Result()

@@ -1,15 +1,14 @@
-"""The temporary course one submission is graded in: it holds nothing of ``solutions/``.
+"""The temporary course one submission is graded in, brought back into the course in one step.
 
-nbgrader runs the student's notebook in a kernel whose working directory is the submission's
-autograded folder. In the real course, ``../../../solutions`` from there would be the
-instructor's notebooks. So :func:`make_workspace` builds a course of its own for each submission,
-in an empty temporary directory: ``nbgrader_config.py``, the non-notebook files of the
-assignment's source folder (data files the tests read: nbgrader copies them next to the
-notebook), the released notebooks (what students have: the grading steps read the cells a
-student deleted and the demo cells from them, see :class:`grader.preprocessors.RestoreDeletedCells`
-and :class:`grader.preprocessors.SkipDemoCells`), and a copy of the submission. The gradebook is
-the real one (its URL is passed on, never a copy); the autograded folder is brought back into
-the real course afterwards (:func:`bring_back`). grader/SECURITY.md says what this does not hide.
+:func:`make_workspace` builds, in an empty temporary directory, a course for one submission:
+``nbgrader_config.py``, the assignment's source folder (the tests :class:`grader.execute.
+TrustedExecute` runs, and the files nbgrader copies next to the notebook), the released
+notebooks (:class:`grader.preprocessors.RestoreDeletedCells` puts back the cells a student
+deleted from them) and a copy of the submission. The gradebook is the real one (its URL is
+passed on, never a copy). nbgrader grades there, so a grading process stopped half-way leaves
+nothing in the course; the autograded folder is brought back afterwards (:func:`bring_back`).
+Only the grading process sees this directory: the student's code runs in the sandbox, which
+sees none of it (grader/SECURITY.md).
 """
 
 from __future__ import annotations
@@ -39,8 +38,7 @@ def make_workspace(course: Course, submission: Submission, root: Path) -> Course
         student = "." if step == "source" else submission.student
         origin = course.root / relative / student / submission.assignment
         target = root / relative / student / submission.assignment
-        patterns = coursedir.ignore + (["*.ipynb"] if step == "source" else [])
-        for path in find_all_files(str(origin), patterns):
+        for path in find_all_files(str(origin), coursedir.ignore):
             destination = target / Path(path).relative_to(origin)
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(path, destination)

@@ -58,7 +58,7 @@ def child_environment(home: Path, pythonpath: str | None) -> dict[str, str]:
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.defpath.lstrip(":")]),
         "HOME": str(home),
         "LANG": "C.UTF-8",
-        "MPLBACKEND": "Agg",
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONSAFEPATH": "1",
         "OPENBLAS_NUM_THREADS": "1",

@@ -71,6 +71,8 @@ class PlannedCell:
     source: str
     trusted: bool
     note: str = ""
+    index: int | None = None
+    """Position of the cell in the submission (None: a deleted setup cell, run first)."""
 
 
 def _options(cell: NotebookNode) -> dict[str, Any]:
@@ -147,7 +149,7 @@ def plan(source: SourceNotebook, cells: list[NotebookNode]) -> list[PlannedCell]
         if grade_id in setup:
             if grade_id not in placed:
                 placed.add(grade_id)
-                planned.append(PlannedCell(label, setup[grade_id], trusted=True))
+                planned.append(PlannedCell(label, setup[grade_id], True, index=number - 1))
         elif not (
             cell.cell_type != "code"
             or grade_id in source.instructor_ids
@@ -156,9 +158,9 @@ def plan(source: SourceNotebook, cells: list[NotebookNode]) -> list[PlannedCell]
             size += len(cell.source)
             if len(cell.source) > MAX_CODE or size > 4 * MAX_CODE:
                 note = "not run: too much code (over a million characters)"
-                planned.append(PlannedCell(label, "", trusted=False, note=note))
+                planned.append(PlannedCell(label, "", False, note=note, index=number - 1))
             else:
-                planned.append(PlannedCell(label, cell.source, trusted=False))
+                planned.append(PlannedCell(label, cell.source, False, index=number - 1))
     missing = [
         PlannedCell(f"setup cell {grade_id or ''}".strip(), text, trusted=True)
         for grade_id, text in source.setup

@@ -9,6 +9,7 @@ back as data or as more proxies. A proxy never answers a question about its *val
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -21,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from nbformat import NotebookNode
+from nbformat.v4 import new_output
 
-from grader.trusted import environment, protocol
+from grader.trusted import environment, isolation, protocol
 from grader.trusted.protocol import Deadline, ProtocolError, Ref, RngState, Wire
 
 STARTUP_SECONDS = 60.0
@@ -60,7 +63,9 @@ class Violation(AssertionError):
     """A tripwire fired, or a function changed an argument in place."""
 
 
-def _exit_status(returncode: int) -> str:
+def _exit_status(returncode: int, isolated: bool) -> str:
+    if isolated and returncode > 128:  # bubblewrap reports a child killed by signal N as 128 + N
+        returncode = 128 - returncode
     if returncode >= 0:
         return f"exit code {returncode}"
     if -returncode == signal.SIGXCPU:
@@ -84,14 +89,21 @@ class Sandbox:
         forbid: Sequence[Sequence[str]],
         limits: Limits,
         deadline: float,
+        *,
+        isolated: bool = True,
     ) -> None:
         self.workdir = workdir
+        self.home = home
+        self.isolated = isolated
+        """Whether the child runs in bubblewrap (:mod:`grader.trusted.isolation`)."""
         self.cells = list(cells)
         self.forbid = [list(names) for names in forbid]
         self.limits = limits
         self.total_deadline = deadline
         self.cell_notes: dict[int, str] = {}
         """What went wrong in which cell (by index in ``cells``), for the feedback."""
+        self.cell_outputs: dict[int, list[NotebookNode]] = {}
+        """The outputs of each cell (by index in ``cells``) in the child's last run of them."""
         self.inplace = False
         """Whether the current test lets the student's functions change arguments in place."""
         self.failure: str | None = None
@@ -116,10 +128,15 @@ class Sandbox:
         parent_read, child_write = os.pipe()
         child_read, parent_write = os.pipe()
         os.set_blocking(parent_write, False)
+        command = [sys.executable, "-m", "grader.trusted.sandbox", str(child_read)]
+        command += [str(child_write), "0" if self.isolated else str(os.getpid())]
+        if self.isolated:
+            writable = [self.workdir, self.home]
+            isolation.prepare_writable(writable)
+            command = isolation.wrap(command, writable=writable, workdir=self.workdir)
         with open(self.workdir.parent / "sandbox.log", "wb") as log:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "grader.trusted.sandbox"]
-                + [str(child_read), str(child_write), str(os.getpid())],
+                command,
                 cwd=self.workdir,
                 env=self._env,
                 stdin=subprocess.DEVNULL,
@@ -134,10 +151,14 @@ class Sandbox:
         self.generation += 1
         self._exports.clear()
 
-    def _stop(self) -> str:
-        """Kill the child's process group, reap it and say how it ended."""
+    def _stop(self, ended: bool = False) -> str:
+        """Kill the child's process group, reap it and say how it ended (``ended``: the child
+        closed the channel, so it is ending by itself)."""
         assert self._process is not None and self._channel is not None
         process, self._process = self._process, None
+        if ended:  # let bubblewrap report how its child ended before it is killed
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(GRACE_SECONDS)
         try:
             os.killpg(process.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -145,11 +166,11 @@ class Sandbox:
         returncode = process.wait()
         self._channel.close()
         self._channel = None
-        return _exit_status(returncode)
+        return _exit_status(returncode, self.isolated)
 
     def _end(self, error: Exception) -> str:
         """Stop the child after ``error`` and describe what happened, for a student."""
-        status = self._stop()
+        status = self._stop(ended=isinstance(error, protocol.ChannelClosed))
         if isinstance(error, Deadline):
             if time.monotonic() >= self.total_deadline:
                 limit = self.limits.total_timeout
@@ -205,6 +226,7 @@ class Sandbox:
                     "forbid": self.forbid,
                     "cells": [[i, s] for i, s in enumerate(self.cells) if i not in self._skipped],
                     "cell_timeout": limits.cell_timeout,
+                    "isolated": self.isolated,
                 },
                 self._deadline,
             )
@@ -220,6 +242,7 @@ class Sandbox:
                 raise ProtocolError(f"the sandbox failed: {str(message['err'])[:2000]}")
             for index, text in _cell_errors(message, len(self.cells)):
                 self.cell_notes[index] = text
+            self.cell_outputs = dict(_cell_outputs(message, len(self.cells)))
         except (Deadline, ProtocolError) as error:
             reason = self._end(error)
             if isinstance(error, Deadline) and time.monotonic() < self.total_deadline:
@@ -456,6 +479,35 @@ def _changes(reply: dict[str, Any], size: int) -> Iterator[tuple[int, str, Wire]
         if not (type(item) is list and len(item) == 3 and type(item[1]) is str):
             raise ProtocolError("malformed in-place report")
         yield _index(item[0], size), item[1][:200], item[2]
+
+
+def _cell_outputs(message: dict[str, Any], size: int) -> Iterator[tuple[int, list[NotebookNode]]]:
+    """The outputs of each cell in a ``start`` reply, rebuilt as nbformat outputs: any field
+    that is not of the type nbformat gives it is a broken protocol."""
+    for item in message.get("outputs", []):
+        if not (type(item) is list and len(item) == 2 and type(item[1]) is list):
+            raise ProtocolError("malformed cell outputs")
+        yield _index(item[0], size), [_output(output) for output in item[1]]
+
+
+def _output(output: object) -> NotebookNode:
+    if type(output) is not dict:
+        raise ProtocolError("malformed output")
+    kind = output.get("output_type")
+    if kind == "stream" and output.get("name") in ("stdout", "stderr"):
+        if type(output.get("text")) is str:
+            return new_output("stream", name=output["name"], text=output["text"])
+    elif kind in ("display_data", "execute_result"):
+        data = output.get("data")
+        if type(data) is dict and all(type(k) is str and type(v) is str for k, v in data.items()):
+            return new_output(kind, data=data)
+    elif kind == "error":
+        fields = [output.get("ename"), output.get("evalue")]
+        trace = output.get("traceback")
+        if all(type(f) is str for f in fields) and type(trace) is list:
+            if all(type(line) is str for line in trace):
+                return new_output("error", ename=fields[0], evalue=fields[1], traceback=trace)
+    raise ProtocolError(f"malformed {str(kind)[:40]} output")
 
 
 def _states(reply: dict[str, Any], size: int) -> Iterator[tuple[int, Wire]]:

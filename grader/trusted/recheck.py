@@ -20,6 +20,8 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
+from nbformat import NotebookNode
+
 from grader.cells import to_python
 from grader.trusted.notebook import (
     PlannedCell,
@@ -152,6 +154,72 @@ class _Run:
         return self.verdict(test, self.sandbox.end_test() or error)
 
 
+@dataclass(frozen=True)
+class TrustedRun:
+    """What one trusted run of a submission found."""
+
+    verdicts: dict[str, TestVerdict]
+    """{grade_id: verdict} of every test cell of the source, in its order."""
+    outputs: dict[int, list[NotebookNode]]
+    """The outputs of the submission's cells that ran, by position in the submission."""
+
+
+def run_submission(
+    cells: list[NotebookNode],
+    source_path: str | Path,
+    files: Path | None = None,
+    *,
+    limits: Limits | None = None,
+    isolated: bool = True,
+) -> TrustedRun:
+    """Run a submission's ``cells`` in the sandbox and the tests of ``source_path`` here.
+
+    ``source_path`` is the instructor's notebook (from ``solutions/``; its test cells, setup
+    cells and metadata are the only ones trusted). The files of the folder ``files`` (the
+    student's submission folder) are copied into the sandbox's working directory. With
+    ``isolated`` the sandbox runs in bubblewrap (:mod:`grader.trusted.isolation`). Raises
+    ValueError for a malformed source notebook, RuntimeError when its setup fails in the
+    grader, and SandboxError when the sandbox cannot start at all.
+    """
+    limits = limits or Limits()
+    deadline = time.monotonic() + limits.total_timeout
+    source = read_source(source_path)
+    for test in source.tests:
+        for name in test.forbid:
+            resolve(name)
+    planned = plan(source, cells)
+    trusted = _setup_namespace(source)
+    with tempfile.TemporaryDirectory(prefix="chainrule-sandbox-") as tmp:
+        workdir, home = Path(tmp) / "work", Path(tmp) / "home"
+        home.mkdir()
+        if files is not None:
+            shutil.copytree(files, workdir, symlinks=True)
+        else:
+            workdir.mkdir()
+        sandbox = Sandbox(
+            workdir,
+            home,
+            [cell.source for cell in planned],
+            [t.forbid for t in source.tests],
+            limits,
+            deadline,
+            isolated=isolated,
+        )
+        try:
+            run = _Run(source.tests, sandbox, planned, trusted, limits, deadline)
+            verdicts = {test.grade_id: run.test(i, test) for i, test in enumerate(source.tests)}
+            if not source.tests:
+                sandbox.ensure_started()
+        finally:
+            sandbox.close()
+    outputs = {
+        planned[i].index: found
+        for i, found in sandbox.cell_outputs.items()
+        if planned[i].index is not None
+    }
+    return TrustedRun(verdicts, outputs)
+
+
 def recheck(
     submission_path: str | Path,
     source_path: str | Path,
@@ -161,47 +229,25 @@ def recheck(
     total_timeout: float = Limits.total_timeout,
     memory_limit: int = Limits.memory_limit,
     output_limit: int = Limits.output_limit,
+    isolated: bool = True,
 ) -> dict[str, TestVerdict]:
-    """The trusted verdict of every autograded test cell of ``source_path`` for a submission.
+    """The trusted verdict of every autograded test cell of ``source_path`` for the notebook
+    file ``submission_path`` (:func:`run_submission` on its cells, with its folder).
 
-    ``submission_path`` is the student's notebook, ``source_path`` the instructor's (from
-    ``solutions/``; its test cells, setup cells and metadata are the only ones trusted).
     ``timeout`` bounds one test, ``cell_timeout`` one notebook cell, ``total_timeout`` the whole
-    re-check (seconds); ``memory_limit`` and ``output_limit`` (bytes) bound the sandbox child.
-    Returns {grade_id: TestVerdict} in the source's order. A submission that is not a notebook
-    scores 0 on every test. Raises ValueError for a malformed source notebook, RuntimeError
-    when its setup fails in the grader, and SandboxError when the sandbox cannot start at all.
+    run (seconds); ``memory_limit`` and ``output_limit`` (bytes) bound the sandbox child.
+    A submission that is not a notebook scores 0 on every test.
     """
     limits = Limits(timeout, cell_timeout, total_timeout, memory_limit, output_limit)
-    deadline = time.monotonic() + total_timeout
-    source = read_source(source_path)
-    for test in source.tests:
-        for name in test.forbid:
-            resolve(name)
     try:
         cells = read_submission(submission_path)
     except SubmissionError as error:
         message = f"your notebook could not be read as a Jupyter notebook: {error}"
         return {
-            test.grade_id: TestVerdict(0.0, test.points, False, message) for test in source.tests
+            test.grade_id: TestVerdict(0.0, test.points, False, message)
+            for test in read_source(source_path).tests
         }
-    planned = plan(source, cells)
-    trusted = _setup_namespace(source)
-    with tempfile.TemporaryDirectory(prefix="chainrule-recheck-") as tmp:
-        workdir, home = Path(tmp) / "work", Path(tmp) / "home"
-        workdir.mkdir()
-        home.mkdir()
-        shutil.copyfile(submission_path, workdir / Path(submission_path).name)
-        sandbox = Sandbox(
-            workdir,
-            home,
-            [cell.source for cell in planned],
-            [t.forbid for t in source.tests],
-            limits,
-            deadline,
-        )
-        try:
-            run = _Run(source.tests, sandbox, planned, trusted, limits, deadline)
-            return {test.grade_id: run.test(i, test) for i, test in enumerate(source.tests)}
-        finally:
-            sandbox.close()
+    with tempfile.TemporaryDirectory(prefix="chainrule-submission-") as folder:
+        shutil.copyfile(submission_path, Path(folder) / Path(submission_path).name)
+        run = run_submission(cells, source_path, Path(folder), limits=limits, isolated=isolated)
+    return run.verdicts

@@ -9,10 +9,12 @@ grader never trusts anything this process says beyond "here is data": it runs st
 
 from __future__ import annotations
 
+import base64
 import ctypes
 import inspect
 import io
 import itertools
+import json
 import os
 import resource
 import signal
@@ -21,10 +23,13 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from IPython.core.displayhook import DisplayHook
+from IPython.core.displaypub import DisplayPublisher
 from IPython.core.interactiveshell import InteractiveShell
+from traitlets import Type
 from traitlets.config import Config
 
-from grader.trusted import protocol
+from grader.trusted import isolation, protocol
 from grader.trusted.protocol import Ref, RngState, Wire
 from grader.trusted.tripwire import Forbidden, Watch
 
@@ -35,19 +40,165 @@ class CellTimeout(BaseException):
     """Raised in a notebook cell that runs longer than the cell time limit."""
 
 
+class Outputs:
+    """The outputs of the notebook's cells, as nbformat output dicts, in a budget of characters.
+
+    While a cell runs (:meth:`begin`), streams, displays, results and errors are kept for it; the
+    grader writes them into the autograded notebook. Text past the budget is dropped where it is
+    produced, so a cell that prints 100 MB costs no more time than one that prints 1 MB.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.left = limit
+        self.cells: dict[int, list[dict[str, Any]]] = {}
+        self.current: list[dict[str, Any]] | None = None
+
+    def begin(self, index: int) -> None:
+        self.current = self.cells.setdefault(index, [])
+
+    def end(self) -> None:
+        self.current = None
+
+    def _take(self, text: str) -> str:
+        """The part of ``text`` the budget allows, with a note where it was cut."""
+        kept = text[: max(self.left, 0)]
+        self.left -= len(text)
+        if len(kept) < len(text):
+            kept += TRUNCATED
+        return kept
+
+    def stream(self, name: str, text: str) -> None:
+        assert self.current is not None
+        if self.left <= 0 and not (self.current and self.current[-1].get("cut")):
+            self.current.append({"output_type": "stream", "name": name, "text": TRUNCATED})
+            self.current[-1]["cut"] = True
+            return
+        if self.left <= 0:
+            return
+        text = self._take(text)
+        last = self.current[-1] if self.current else None
+        if last and last["output_type"] == "stream" and last["name"] == name:
+            last["text"] += text
+        else:
+            self.current.append({"output_type": "stream", "name": name, "text": text})
+
+    def add(self, output: dict[str, Any]) -> None:
+        """Keep a display, a result or an error (one that does not fit becomes a note)."""
+        if self.current is None:
+            return
+        size = len(repr(output))
+        if output["output_type"] != "error" and size > self.left:
+            self.stream("stdout", TRUNCATED)
+            return
+        self.left -= size
+        self.current.append(output)
+
+    def report(self) -> list[list[Any]]:
+        """[[cell index, outputs]] for the ``start`` reply."""
+        for outputs in self.cells.values():
+            for output in outputs:
+                output.pop("cut", None)
+        return [[index, outputs] for index, outputs in self.cells.items() if outputs]
+
+
+#: What replaces the output a cell printed past the budget.
+TRUNCATED = "\n[output truncated: too long]\n"
+
+
+def _mime_bundle(data: dict[str, Any]) -> dict[str, str]:
+    """A display's data as nbformat keeps it: text, and binary data (PNG) in base64."""
+    bundle = {}
+    for mime, value in data.items():
+        if isinstance(value, bytes):
+            bundle[str(mime)] = base64.b64encode(value).decode("ascii")
+        elif isinstance(value, str):
+            bundle[str(mime)] = value
+        elif isinstance(value, (dict, list)):
+            bundle[str(mime)] = json.dumps(value, default=str)
+    return bundle
+
+
+class _Publisher(DisplayPublisher):
+    """``display()`` and inline figures: kept as ``display_data`` of the running cell."""
+
+    outputs: Outputs | None = None
+
+    def publish(self, data: Any, metadata: Any = None, *args: Any, **kwargs: Any) -> None:
+        if self.outputs is not None and isinstance(data, dict):
+            self.outputs.add(
+                {
+                    "output_type": "display_data",
+                    "data": _mime_bundle(data),
+                    "metadata": {},
+                }
+            )
+
+    def clear_output(self, wait: bool = False) -> None:
+        if self.outputs is not None and self.outputs.current is not None:
+            self.outputs.current.clear()
+
+
+class _ResultHook(DisplayHook):
+    """A cell's last value: kept as its ``execute_result``."""
+
+    outputs: Outputs | None = None
+
+    def start_displayhook(self) -> None:
+        """No prompt."""
+
+    def write_output_prompt(self) -> None:
+        """No prompt."""
+
+    def finish_displayhook(self) -> None:
+        """No newline on stdout."""
+
+    def write_format_data(self, format_dict: dict[str, Any], md_dict: Any = None) -> None:
+        if self.outputs is not None:
+            self.outputs.add(
+                {
+                    "output_type": "execute_result",
+                    "data": _mime_bundle(format_dict),
+                    "metadata": {},
+                    "execution_count": None,
+                }
+            )
+
+
 class _Shell(InteractiveShell):
-    """IPython without a front end: ``%matplotlib inline`` works, GUI event loops are ignored."""
+    """IPython without a front end: ``%matplotlib inline`` works, GUI event loops are ignored,
+    and every output of a cell is kept (:class:`Outputs`)."""
+
+    display_pub_class = Type(_Publisher)
+    displayhook_class = Type(_ResultHook)
+    outputs: Outputs | None = None
 
     def enable_gui(self, gui: str | None = None) -> None:
         """No event loop to integrate with; figures render with the Agg backend."""
 
+    def keep_outputs(self, outputs: Outputs) -> None:
+        self.outputs = self.display_pub.outputs = self.displayhook.outputs = outputs
+
+    def _showtraceback(self, etype: type, evalue: BaseException, stb: list[str]) -> None:
+        if self.outputs is not None:
+            self.outputs.add(
+                {
+                    "output_type": "error",
+                    "ename": getattr(etype, "__name__", "Error")[:200],
+                    "evalue": _describe(evalue)["message"],
+                    "traceback": [line[: protocol.MAX_TEXT] for line in stb[-50:]],
+                }
+            )
+
 
 class _CappedStream(io.TextIOBase):
-    """A text stream that writes to a file descriptor until ``limit`` bytes, then drops output."""
+    """``sys.stdout`` or ``sys.stderr`` of the child: the running cell's output (:class:`Outputs`),
+    otherwise (while tests call the student's functions) the log, until ``limit`` bytes."""
 
-    def __init__(self, fd: int, limit: int) -> None:
+    def __init__(self, fd: int, limit: int, outputs: Outputs, name: str) -> None:
         self._fd = fd
         self._left = limit
+        self._outputs = outputs
+        self._name = name
 
     @property
     def encoding(self) -> str:
@@ -57,8 +208,11 @@ class _CappedStream(io.TextIOBase):
         return True
 
     def write(self, text: str) -> int:
-        if self._left > 0:
-            data = str(text)[: self._left].encode("utf-8", "replace")[: self._left]
+        text = str(text)
+        if self._outputs.current is not None:
+            self._outputs.stream(self._name, text)
+        elif self._left > 0:
+            data = text[: self._left].encode("utf-8", "replace")[: self._left]
             self._left -= len(data)
             if self._left <= 0:
                 data += b"\n[output truncated]\n"
@@ -214,19 +368,26 @@ class Server:
     def start(self, request: dict[str, Any]) -> dict[str, Any]:
         """Set the limits and tripwires, then run the cells, reporting progress before each."""
         limits = request["limits"]
-        sys.stdout = sys.stderr = _CappedStream(1, int(limits["output"]))
+        outputs = Outputs(int(limits["output"]))
+        sys.stdout = _CappedStream(1, int(limits["output"]), outputs, "stdout")
+        sys.stderr = _CappedStream(1, int(limits["output"]), outputs, "stderr")
         config = Config()
         config.HistoryManager.enabled = False
         self.shell = _Shell.instance(config=config)
+        self.shell.keep_outputs(outputs)
         self.watch = Watch([Forbidden(names) for names in request["forbid"]])
         _set_limits(limits)
+        if request.get("isolated"):
+            isolation.drop_privileges()
         errors = []
         for index, source in request["cells"]:
             self.channel.send({"progress": index})
+            outputs.begin(index)
             error = self.run_cell(source, float(request["cell_timeout"]))
+            outputs.end()
             if error:
                 errors.append([index, error])
-        return {"cells": errors}
+        return {"cells": errors, "outputs": outputs.report()}
 
     def run_cell(self, source: str, timeout: float) -> str:
         """Run one cell under the soft time limit; return its error as text ('' if none)."""
@@ -234,12 +395,16 @@ class Server:
         try:
             signal.signal(signal.SIGALRM, _raise_cell_timeout)  # a cell may have replaced it
             signal.setitimer(signal.ITIMER_REAL, timeout)
-            result = self.shell.run_cell(source, silent=True)
+            result = self.shell.run_cell(source, store_history=False)
             signal.setitimer(signal.ITIMER_REAL, 0)
             error = result.error_before_exec or result.error_in_exec
         except BaseException as caught:  # a timeout between statements, a broken shell
             signal.setitimer(signal.ITIMER_REAL, 0)
             error = caught
+            described = _describe(caught)
+            self.shell._showtraceback(
+                type(caught), caught, [f"{described['type']}: {described['message']}"]
+            )
         if error is None:
             return ""
         described = _describe(error)
@@ -354,7 +519,8 @@ def _die_with(parent: int) -> None:
     """Have Linux kill this process when the grader dies, so that no sandbox outlives it."""
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the grader died before prctl
+    if parent and os.getppid() != parent:  # the grader died before prctl (0: in bubblewrap,
+        # whose own --die-with-parent and PID namespace do this)
         os._exit(1)
 
 

@@ -1,0 +1,124 @@
+"""``TrustedExecute``: nbgrader's autograde step that runs a submission, in place of ``Execute``.
+
+nbgrader's own ``Execute`` runs the whole notebook, test cells included, in a kernel where the
+student's code can replace whatever the tests rely on, read the course and touch the grading
+run. This step runs the student's code once, in the sandbox only (:mod:`grader.trusted`: a
+bubblewrap namespace that sees the Python runtime and a copy of the submission folder, nothing
+of the course), and each test cell's code *from* ``solutions/`` in this process, with the
+student's objects as proxies. It then writes into the notebook what nbgrader expects of an
+executed notebook:
+
+* each student cell that ran gets the outputs it produced in the sandbox (text, figures,
+  errors), for manual grading and for the feedback;
+* each test cell gets no output when the test passed (nbgrader's ``SaveAutoGrades`` then gives
+  full points) or one error output with the message for the student when it failed (0 points).
+
+So ``nbgrader autograde``, formgrader's Autograde button and ``python -m grader autograde`` all
+decide scores the same way. ``nbgrader_config.py`` puts this step where ``Execute`` was.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from nbformat import NotebookNode
+from nbformat.v4 import new_output
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import Execute
+from traitlets import Bool, Float, Integer
+
+from grader.cells import grade_id_of
+from grader.preprocessors import is_test_cell
+from grader.trusted import isolation
+from grader.trusted.proxy import Limits
+from grader.trusted.recheck import TestVerdict, run_submission
+
+#: ``ename`` of the error output that says why a test failed.
+FAILED_TEST = "TestFailed"
+
+
+def failure_output(message: str) -> NotebookNode:
+    """The error output of a failed test cell: ``message``, for the student."""
+    return new_output(
+        "error", ename=FAILED_TEST, evalue=message, traceback=[f"{FAILED_TEST}: {message}"]
+    )
+
+
+class TrustedExecute(Execute):
+    """Autograde step: run the student's cells in the sandbox and the tests from ``solutions/``.
+
+    It inherits ``Execute``'s configuration, so ``c.Execute.timeout`` is the time limit of one
+    notebook cell in the sandbox and of one test; nothing else of ``Execute`` is used (no
+    kernel starts).
+    """
+
+    isolation = Bool(
+        True,
+        help="Run the student's code in bubblewrap (grader/trusted/isolation.py). False only "
+        "where bubblewrap cannot run: the student's code can then read the course.",
+    ).tag(config=True)
+    total_timeout = Float(300.0, help="Seconds for one notebook, every test included.").tag(
+        config=True
+    )
+    memory_limit = Integer(
+        4 * 1024**3, help="Bytes of address space of the sandbox (RLIMIT_AS)."
+    ).tag(config=True)
+
+    def limits(self) -> Limits:
+        """The sandbox's limits from this step's configuration."""
+        cell = float(self.timeout) if self.timeout else Limits.cell_timeout
+        return Limits(
+            timeout=cell,
+            cell_timeout=cell,
+            total_timeout=float(self.total_timeout),
+            memory_limit=int(self.memory_limit),
+        )
+
+    def preprocess(
+        self, nb: NotebookNode, resources: dict[str, Any]
+    ) -> tuple[NotebookNode, dict[str, Any]]:
+        """Run the notebook the trusted way and write its outputs and verdicts into ``nb``."""
+        ids = resources["nbgrader"]
+        coursedir = CourseDirectory(config=self.config)
+        source = Path(coursedir.format_path(coursedir.source_directory, ".", ids["assignment"]))
+        source /= ids["notebook"] + ".ipynb"
+        if not source.is_file():
+            raise FileNotFoundError(f"the trusted tests need the source notebook {source}")
+        submitted = Path(
+            coursedir.format_path(coursedir.submitted_directory, ids["student"], ids["assignment"])
+        )
+        if self.isolation:
+            isolation.check_available()
+        else:
+            self.log.warning("isolation is off: the student's code can read the course")
+        run = run_submission(
+            nb.cells,
+            source,
+            submitted if submitted.is_dir() else None,
+            limits=self.limits(),
+            isolated=self.isolation,
+        )
+        self._write(nb, run.outputs, run.verdicts)
+        return nb, resources
+
+    @staticmethod
+    def _write(
+        nb: NotebookNode,
+        outputs: dict[int, list[NotebookNode]],
+        verdicts: dict[str, TestVerdict],
+    ) -> None:
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            cell.execution_count = None
+            if is_test_cell(cell):
+                verdict = verdicts.get(grade_id_of(cell) or "")
+                if verdict is None:
+                    raise ValueError(
+                        f"test cell {grade_id_of(cell)!r} is not in solutions/: release the "
+                        "assignment again"
+                    )
+                cell.outputs = [] if verdict.passed else [failure_output(verdict.message)]
+            else:
+                cell.outputs = outputs.get(index, [])
