@@ -3,10 +3,10 @@
 For each assignment: the solution notebook, graded as a submission, gets every autograded point;
 the release notebook, graded unanswered, runs to the end and gets 0 on every autograded test;
 ``lectures/`` is byte for byte a fresh release; and no answer (text between the solution
-delimiters) nor hidden test reaches ``lectures/``. Grading includes the trusted re-check, so
-this asserts that ``recheck(source, source)`` passes every test and ``recheck(release, source)``
-none, and says which side (nbgrader's kernel or the re-check) failed a test. The real gradebook
-and ``submitted/`` are never touched. Manually graded cells are not counted.
+delimiters) nor hidden test reaches ``lectures/``. Grading is the one path a class is graded
+by (:class:`grader.execute.TrustedExecute`: the sandbox, tests from ``solutions/``), and a
+problem says why a test failed. The real gradebook and ``submitted/`` are never touched.
+Manually graded cells are not counted.
 """
 
 from __future__ import annotations
@@ -54,11 +54,7 @@ class AssignmentCheck:
             text = f"{score.notebook}/{score.cell} gives the {notebook} {score.score:g}/"
             text += f"{score.max_score:g}"
             graded = why.get((score.student, score.notebook, score.cell))
-            if graded is not None:
-                text += f" (in nbgrader's kernel {graded.nbgrader:g}, trusted re-check "
-                text += f"{'passed' if graded.trusted else 'failed'}"
-                text += f": {graded.message})" if graded.message else ")"
-            return text
+            return text + (f" ({graded.message})" if graded and graded.message else "")
 
         solution = [s for s in tests if s.student == SOLUTION]
         blank = [s for s in tests if s.student == BLANK]
@@ -68,11 +64,6 @@ class AssignmentCheck:
             self.problems.append("no autograded test cell")
         self.problems += [problem(s, "solution") for s in solution if s.score != s.max_score]
         self.problems += [problem(s, "unanswered release") for s in blank if s.score != 0]
-        self.problems += [
-            f"{s.notebook}/{s.cell}: the trusted re-check passes the unanswered release"
-            for s in blank
-            if (graded := why.get((s.student, s.notebook, s.cell))) and graded.trusted
-        ]
 
     @property
     def ok(self) -> bool:

@@ -13,7 +13,6 @@ from typing import Any
 import nbformat
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbformat import NotebookNode
-from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.api import Gradebook
 from nbgrader.coursedir import CourseDirectory
@@ -21,7 +20,6 @@ from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 from traitlets import Bool, Integer, List, Set
 
 from grader.cells import grade_id_of
-from grader.demos import demo_texts, skippable
 
 
 class NormalizeMetadata(ClearMetadataPreprocessor):
@@ -65,10 +63,6 @@ class ForgetUnknownCells(NbGraderPreprocessor):
             if "nbgrader" in cell.metadata and cell.metadata.nbgrader.get("grade_id") not in known:
                 del cell.metadata["nbgrader"]
         return nb, resources
-
-
-#: nbclient leaves a code cell with this tag unrun (``NotebookClient.skip_cells_with_tag``).
-SKIP_TAG = "skip-execution"
 
 
 class ReleasedNotebookStep(NbGraderPreprocessor):
@@ -118,34 +112,6 @@ class RestoreDeletedCells(ReleasedNotebookStep):
                 self.log.warning("cell %s was deleted: restored from the release", name)
                 nb.cells.insert(position, copy.deepcopy(cell))
                 position += 1
-        return nb, resources
-
-
-class SkipDemoCells(ReleasedNotebookStep):
-    """Autograde step, before Execute: the kernel skips the demo cells no later cell needs.
-
-    Demo cells show ideas and decide no score (:mod:`grader.demos`); they are most of a
-    notebook's run time. The demos are those of the released notebook (``lectures/``), and a
-    cell of the submission with the same text is one. The step first removes nbclient's
-    ``skip-execution`` tag from every cell (a student's tag on a test cell would skip the test),
-    then puts it on the demos :func:`grader.demos.skippable` leaves out. Where the released
-    notebook is missing, every cell runs.
-    """
-
-    def preprocess(
-        self, nb: NotebookNode, resources: dict[str, Any]
-    ) -> tuple[NotebookNode, dict[str, Any]]:
-        """Tag the demo cells to skip."""
-        released = self.released(resources)
-        demos = demo_texts(released.cells) if released is not None else frozenset()
-        code = [cell for cell in nb.cells if cell.cell_type == "code"]
-        for cell in code:
-            tags = cell.metadata.get("tags", [])
-            if not isinstance(tags, list):  # nbclient would test a string tag by substring
-                tags = []
-            cell.metadata.tags = [tag for tag in tags if tag != SKIP_TAG]
-        for index in skippable([(cell.source, cell.source in demos) for cell in code]):
-            code[index].metadata.tags.append(SKIP_TAG)
         return nb, resources
 
 
@@ -204,48 +170,19 @@ class LimitOutputSize(NbGraderPreprocessor):
             output.data = {"text/plain": plain[:keep] + TRUNCATED}
 
 
-#: Metadata key of the output, written by the grader (:mod:`grader.verdicts`), that says how a
-#: test was scored.
-VERDICT_KEY = "chainrule_verdict"
-
-#: What the feedback shows instead of the outputs it leaves out.
-HIDDEN_OUTPUT = "(output not shown in the feedback: your notebook has it)"
-
-
 def is_test_cell(cell: NotebookNode) -> bool:
     """Whether ``cell`` is an autograder test: a code grade cell that is not an answer."""
     return cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell)
 
 
-def is_verdict(output: NotebookNode) -> bool:
-    """Whether ``output`` is the grader's verdict on a test (see :mod:`grader.verdicts`)."""
-    return VERDICT_KEY in output.get("metadata", {})
-
-
 class SafeFeedback(ClearHiddenTests):
-    """Feedback step: no hidden test, and no output of the student's kernel.
+    """Feedback step: no hidden test in the sources (nbgrader's ClearHiddenTests).
 
-    nbgrader's ClearHiddenTests removes the hidden test lines from the sources. But the kernel
-    that ran the notebook had the hidden tests at hand: nbgrader executes them from a copy of
-    the notebook in the kernel's working directory, and once a test cell has run its source is
-    in ``In``, in frames, in input hooks. Any output of that kernel (``print(In[-2])``, or the
-    message of an exception) can show them. So code cells keep no output but the grader's
-    verdicts (:mod:`grader.verdicts`), which come from outside the kernel: the score of each
-    test and why it lost points. The instructor still sees every output in ``autograded/``.
+    The outputs stay: a student cell's outputs come from the sandbox, which never had the
+    hidden tests (their code runs in the grading process only), and a test cell's only output
+    is the grader's message when it failed (:class:`grader.execute.TrustedExecute`).
     """
 
     #: Accepts the ``NbConvertBase.display_data_priority`` that nbconvert's HTMLExporter sets,
     #: as nbgrader's GetGrades does; unused here, it silences traitlets' "not recognized".
     display_data_priority = List().tag(config=True)
-
-    def preprocess_cell(
-        self, cell: NotebookNode, resources: dict[str, Any], cell_index: int
-    ) -> tuple[NotebookNode, dict[str, Any]]:
-        """Clear the hidden tests, then every output but the verdicts."""
-        cell, resources = super().preprocess_cell(cell, resources, cell_index)
-        if cell.cell_type == "code":
-            kept = [output for output in cell.outputs if is_verdict(output)]
-            if len(kept) < len(cell.outputs) and not is_test_cell(cell):
-                kept.append(new_output("stream", name="stdout", text=HIDDEN_OUTPUT + "\n"))
-            cell.outputs = kept
-        return cell, resources

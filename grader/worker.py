@@ -63,6 +63,8 @@ SANDBOX_SHARE = 0.8
 _PR_SET_PDEATHSIG = 1
 #: What nbgrader logs when the gradebook fails it (sqlalchemy's OperationalError).
 _DATABASE_FAULT = "error accessing the nbgrader database"
+#: The line of nbgrader's log that says the sandbox could not run (grader.trusted.proxy).
+_SANDBOX_FAULT = re.compile(r"(?:SandboxError|IsolationUnavailable): (.*)")
 #: The "SomeError: message" line that ends a Python traceback.
 _EXCEPTION_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception)\b.*)$", re.MULTILINE)
 
@@ -217,8 +219,9 @@ def grade_one(course: Course, submission: Submission, root: Path, limits: Limits
     except GraderError as error:
         if _DATABASE_FAULT in str(error):  # the gradebook, not the submission
             return Result(error=f"nbgrader could not use the gradebook: {error}"[:2000])
-        if "SandboxError" in str(error) or "IsolationUnavailable" in str(error):
-            return Result(error=f"the sandbox could not start: {error}"[:2000])
+        sandbox = _SANDBOX_FAULT.search(str(error))
+        if sandbox:  # the grading machine could not run the sandbox, before any student code
+            return Result(error=f"the sandbox could not start: {sandbox[1]}"[:2000])
         return Result(failure=explain_failure(str(error)))
     staged = bring_back(workspace, course, submission)
     with course.gradebook() as gradebook:

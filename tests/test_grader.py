@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import warnings
 import zipfile
 from pathlib import Path
 
@@ -16,9 +15,10 @@ import nbformat
 import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from nbgrader import utils
 
 import grader.__main__ as grader_main
-from grader import kernel_setup, worker
+from grader import execute, worker
 from grader.__main__ import _size, main
 from grader.autograde import Outcome, kill_process_tree
 from grader.check import AssignmentCheck, delimited_regions, leaks, stale_release
@@ -32,17 +32,17 @@ from grader.course import (
     with_busy_timeout,
     with_driver,
 )
+from grader.execute import TrustedExecute, failure_output
 from grader.export import plot_histograms
 from grader.failures import failure_notebook
 from grader.preprocessors import (
-    HIDDEN_OUTPUT,
     TRUNCATED,
     LimitOutputSize,
     NormalizeMetadata,
     RestoreDeletedCells,
     SafeFeedback,
-    is_verdict,
 )
+from grader.release import release
 from grader.scores import CellScore
 from grader.submissions import (
     GradedTest,
@@ -57,7 +57,7 @@ from grader.submissions import (
     write_record,
 )
 from grader.trusted.proxy import SandboxError
-from grader.verdicts import annotate, verdict_text
+from grader.trusted.recheck import TestVerdict
 from grader.worker import Limits, explain_failure, submission_problem, unreadable_reason
 
 REPO = Path(__file__).resolve().parents[1]
@@ -202,7 +202,7 @@ def test_a_submission_is_graded_while_its_record_matches_its_files(course: Cours
     staged = staging_folder(course, ann)
     (staged / "a.ipynb").write_text("graded")
     digest = submission_digest(course.directory("submitted") / "ann" / "a")
-    write_record(staged, digest, [GradedTest("a", "test_a", 1.0, 1.0, 1.0, True, "")])
+    write_record(staged, digest, [GradedTest("a", "test_a", 1.0, 1.0, "")])
     install(staged, course, ann)
     assert is_graded(course, ann) and not_graded(course, [ann, bob]) == [bob]
     require_graded(course, ["b"])  # no submission of b
@@ -244,52 +244,44 @@ def test_find_submissions_filters_by_assignment_and_student(course: Course) -> N
 # -- nbgrader pipeline additions -------------------------------------------------------------
 
 
-def graded(grade_id: str, score: float, message: str = "") -> GradedTest:
-    return GradedTest("nb", grade_id, score, 2.0, 2.0, not message, message)
-
-
-def test_annotate_puts_the_verdict_under_each_test_and_drops_forged_ones(tmp_path: Path) -> None:
-    forged = new_output(
-        "display_data", data={"text/plain": "Passed"}, metadata={"chainrule_verdict": {}}
-    )
+def test_trusted_execute_writes_outputs_and_verdicts_as_nbgrader_scores_them() -> None:
+    """A passed test has no output (full points), a failed one one error (0 points); whatever
+    the submission had under a test cell is gone; student cells get their sandbox outputs."""
+    forged = new_output("stream", name="stdout", text="all tests passed\n")
     answer = nbgrader_cell("x = 1", "x", solution=True)
     answer.outputs = [forged]
     passed, failed = nbgrader_cell("x", "test_a", points=2), nbgrader_cell("x", "test_b", points=2)
-    failed.outputs = [forged, new_output("stream", name="stdout", text="kernel output\n")]
-    path = write_notebook(tmp_path / "nb.ipynb", new_notebook(cells=[answer, passed, failed]))
-    annotate(path, [graded("test_a", 2.0), graded("test_b", 0.0, "your f calls the reference")])
-    cells = nbformat.read(path, as_version=4).cells
-    assert cells[0].outputs == []
-    assert [o.data["text/plain"] for o in cells[1].outputs] == ["Passed: 2 of 2 points."]
-    assert cells[2].outputs[0].text == "kernel output\n"  # kept for the instructor
-    assert [o.data["text/plain"] for o in cells[2].outputs if is_verdict(o)] == [
-        "0 of 2 points: your f calls the reference"
-    ]
-    assert verdict_text(GradedTest("nb", "t", 1, 1, 1, True, "")) == "Passed: 1 of 1 point."
+    passed.outputs = failed.outputs = [forged]
+    notebook = new_notebook(cells=[answer, passed, failed])
+    printed = new_output("stream", name="stdout", text="hello\n")
+    verdicts = {
+        "test_a": TestVerdict(2.0, 2.0, True, ""),
+        "test_b": TestVerdict(0.0, 2.0, False, "your f calls the reference"),
+    }
+    TrustedExecute._write(notebook, {0: [printed]}, verdicts)
+    assert notebook.cells[0].outputs == [printed]
+    assert notebook.cells[1].outputs == []
+    (error,) = notebook.cells[2].outputs
+    assert (error.output_type, error.evalue) == ("error", "your f calls the reference")
+    assert [utils.determine_grade(cell)[0] for cell in notebook.cells[1:]] == [2.0, 0.0]
+    with pytest.raises(ValueError, match="release the assignment again"):
+        TrustedExecute._write(notebook, {}, {"test_a": verdicts["test_a"]})
 
 
-def test_feedback_hides_hidden_tests_and_every_output_of_the_kernel() -> None:
-    before = new_code_cell("print(open('nb.ipynb').read())")  # nbgrader's copy has the tests
-    before.outputs = [new_output("stream", name="stdout", text="assert secret_check(x)")]
+def test_feedback_hides_hidden_tests_and_keeps_outputs() -> None:
     test = nbgrader_cell(
         "assert x\n### BEGIN HIDDEN TESTS\nassert secret_check(x)\n### END HIDDEN TESTS",
         "test_x",
         points=1,
     )
-    verdict = new_output(
-        "display_data", data={"text/plain": "0 of 1 point: off"}, metadata={"chainrule_verdict": {}}
-    )
-    test.outputs = [new_output("stream", name="stdout", text="assert secret_check(x)"), verdict]
-    after = new_code_cell("print(In[-2])")  # prints the test cell, hidden tests included
-    after.outputs = [new_output("stream", name="stdout", text="assert secret_check(x)")]
-    quiet = new_code_cell("y = 2")
-    notebook = new_notebook(cells=[before, test, after, quiet])
+    test.outputs = [failure_output("off by one")]
+    shown = new_code_cell("print(x)")
+    shown.outputs = [new_output("stream", name="stdout", text="3\n")]
+    notebook = new_notebook(cells=[shown, test])
     SafeFeedback().preprocess(notebook, {})
     assert "secret_check" not in json.dumps(notebook)
-    assert notebook.cells[1].outputs == [verdict]
-    for cell in notebook.cells[0], notebook.cells[2]:
-        assert [o.text for o in cell.outputs] == [HIDDEN_OUTPUT + "\n"]
-    assert notebook.cells[3].outputs == []
+    assert notebook.cells[1].outputs[0].evalue == "off by one"
+    assert notebook.cells[0].outputs[0].text == "3\n"
 
 
 def test_release_metadata_is_reduced_to_what_students_need() -> None:
@@ -307,20 +299,6 @@ def test_release_metadata_is_reduced_to_what_students_need() -> None:
     assert set(notebook.metadata) == {"kernelspec", "language_info"}
     assert notebook.metadata["language_info"] == {"name": "python"}
     assert set(notebook.cells[0].metadata) == {"nbgrader", "tags"}
-
-
-def test_grading_kernel_prints_warnings_on_stdout(capsys: pytest.CaptureFixture[str]) -> None:
-    saved = warnings.showwarning
-    try:
-        kernel_setup.warnings_to_stdout()
-        with warnings.catch_warnings():
-            warnings.simplefilter("always")
-            warnings.showwarning = kernel_setup._show_warning_on_stdout
-            warnings.warn("careful", RuntimeWarning, stacklevel=1)
-    finally:
-        warnings.showwarning = saved
-    captured = capsys.readouterr()
-    assert "RuntimeWarning: careful" in captured.out and captured.err == ""
 
 
 # -- check ---------------------------------------------------------------------------------
@@ -385,16 +363,14 @@ def test_check_report_flags_tests_that_do_not_separate_solution_from_blank() -> 
     assert good.ok and str(good).startswith("a: ok (solution 2/2, unanswered release 0/2")
     bad = AssignmentCheck("a")
     why = {
-        ("solution", "a", "t1"): GradedTest("a", "t1", 0, 2, 2, False, "your f calls g"),
-        ("blank", "a", "t1"): GradedTest("a", "t1", 2, 2, 2, True, ""),
+        ("solution", "a", "t1"): GradedTest("a", "t1", 0, 2, "your f calls g"),
+        ("blank", "a", "t1"): GradedTest("a", "t1", 2, 2, ""),
     }
     bad.add_test_scores([score("solution", "t1", 0), score("blank", "t1", 2)], why)
     assert not bad.ok
     assert bad.problems == [
-        "a/t1 gives the solution 0/2 (in nbgrader's kernel 2, trusted re-check failed: "
-        "your f calls g)",
-        "a/t1 gives the unanswered release 2/2 (in nbgrader's kernel 2, trusted re-check passed)",
-        "a/t1: the trusted re-check passes the unanswered release",
+        "a/t1 gives the solution 0/2 (your f calls g)",
+        "a/t1 gives the unanswered release 2/2",
     ]
     empty = AssignmentCheck("a")
     empty.add_test_scores([], {})
@@ -485,17 +461,16 @@ def test_a_sandbox_that_cannot_start_leaves_the_submission_not_graded(
     def broken(*args: object, **kwargs: object) -> None:
         raise SandboxError("the sandbox could not start (exit code 1)")
 
-    monkeypatch.setattr(worker, "recheck", broken)
+    monkeypatch.setattr(execute, "run_submission", broken)
     workspace = course.root.parent / "workspace"
     workspace.mkdir()
     graded = Course(course.root, db_url=f"sqlite:///{course.root.parent / 'unused.db'}")
+    release(graded, ["a"])
     result = worker.grade_one(graded, Submission("ann", "a"), workspace, Limits())
     assert result.failure is None
-    assert result.error == (
-        "the trusted re-check could not start: the sandbox could not start (exit code 1)"
-    )
+    assert result.error.startswith("the sandbox could not start: ")
+    assert "the sandbox could not start (exit code 1)" in result.error
     assert not is_graded(course, Submission("ann", "a")) and path.read_bytes() == before
-    assert not (workspace / "solutions" / "a").exists()  # the source notebook stays out
 
 
 def test_the_summary_reports_what_was_not_graded(

@@ -365,10 +365,10 @@ solutions = {str(solutions)!r}
 assert seen["files"] == ["probe.ipynb"], seen["files"]
 assert not seen["cwd"].startswith(solutions)
 assert not seen["cwd"].startswith(seen["env"]["HOME"])
-assert seen["env"]["MPLBACKEND"] == "Agg"
+assert seen["env"]["MPLBACKEND"] == "module://matplotlib_inline.backend_inline"
 assert set(seen["env"]) <= {{"PATH", "HOME", "LANG", "MPLBACKEND", "PYTHONPATH",
     "PYTHONDONTWRITEBYTECODE", "PYTHONSAFEPATH", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS", "LC_CTYPE"}}, sorted(seen["env"])
+    "MKL_NUM_THREADS", "LC_CTYPE", "PWD"}}, sorted(seen["env"])
 assert not any(solutions in value for value in seen["env"].values())
 """,
         metadata=toy.metadata("test_probe", grade=True, locked=True, points=1),
