@@ -1,13 +1,12 @@
 """Grading skips the demo cells no later cell depends on (grader/demos.py).
 
 The static analysis (which names a cell reads and binds), the choice of demos to skip, the
-house rule that makes the feature work on the real course, and its two users: the trusted
-re-check's plan and nbgrader's kernel (the SkipDemoCells preprocessor), end to end once.
+house rule that makes the feature work on the real course, and the sandbox's plan of the cells
+to run (:func:`grader.trusted.notebook.plan`), end to end once.
 """
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import nbformat
@@ -20,7 +19,6 @@ from test_grader import nbgrader_cell, write_notebook
 from grader.autograde import autograde
 from grader.course import Course
 from grader.demos import ANY, MAX_ANALYSED, binds, demo_texts, is_demo, reads, skippable
-from grader.preprocessors import SKIP_TAG, SkipDemoCells
 from grader.release import release
 from grader.submissions import Submission, graded_tests
 from grader.trusted.notebook import plan, read_source
@@ -298,64 +296,6 @@ def test_plan_runs_a_demo_whose_name_the_answer_reads(tmp_path: Path) -> None:
     assert planned_sources(tmp_path, toy_notebook(own)) == [SETUP, UNNEEDED_DEMO, own]
 
 
-# -- SkipDemoCells ---------------------------------------------------------------------------
-
-
-def skip_demos(course: Course, notebook: nbformat.NotebookNode) -> list[list[str]]:
-    """Run SkipDemoCells on a copy of ``notebook``; the tags of each cell afterwards."""
-    resources = {
-        "nbgrader": {
-            "assignment": ASSIGNMENT,
-            "notebook": ASSIGNMENT,
-            "student": "ann",
-            "db_url": course.resolved_db_url,
-        }
-    }
-    step = SkipDemoCells(config=course.config())
-    done, _ = step.preprocess(copy.deepcopy(notebook), resources)
-    return [cell.metadata.get("tags", []) for cell in done.cells]
-
-
-def release_toy(course: Course) -> None:
-    released = toy_notebook(STUB)
-    write_notebook(course.directory("release") / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", released)
-
-
-def test_skip_demo_cells_tags_only_the_unneeded_demo(course: Course) -> None:
-    release_toy(course)
-    tags = skip_demos(course, toy_notebook())
-    assert [SKIP_TAG in cell_tags for cell_tags in tags] == [False] * 3 + [True] + [False] * 2
-    assert tags[1] == ["setup"]
-    # An answer that reads the other demo's name needs that one instead.
-    tags = skip_demos(course, toy_notebook("def answer():\n    return len(marker) + 31\n"))
-    assert [SKIP_TAG in cell_tags for cell_tags in tags] == [False] * 2 + [True] + [False] * 3
-
-
-def test_skip_demo_cells_removes_the_students_skip_tags(course: Course) -> None:
-    release_toy(course)
-    submission = toy_notebook()
-    submission.cells[5].metadata.tags = [SKIP_TAG, "mine"]  # on the test cell
-    submission.cells.append(new_code_cell("print('added')"))
-    submission.cells[6].metadata.tags = SKIP_TAG
-    submission.cells[3].metadata.tags = "a string"
-    tags = skip_demos(course, submission)
-    assert tags[5] == ["mine"]
-    assert tags[6] == []  # a string is read by substring: "skip-execution" would skip the cell
-    assert tags[3] == [SKIP_TAG]  # the demo's string tag became a list
-
-
-def test_skip_demo_cells_tags_nothing_without_a_released_notebook(course: Course) -> None:
-    submission = toy_notebook()
-    submission.cells[5].metadata.tags = [SKIP_TAG]
-    tags = skip_demos(course, submission)
-    assert not any(SKIP_TAG in cell_tags for cell_tags in tags)
-
-
-def test_skip_demo_cells_is_the_first_autograde_step(course: Course) -> None:
-    steps = course.config().Autograde.autograde_preprocessors
-    assert steps[0] == "grader.preprocessors.SkipDemoCells"
-
-
 # -- end to end ------------------------------------------------------------------------------
 
 
@@ -363,9 +303,8 @@ def test_skip_demo_cells_is_the_first_autograde_step(course: Course) -> None:
 def test_autograde_skips_the_unneeded_demo_and_runs_the_needed_one(
     course: Course, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    # Outside the course, where the kernel and the re-check's sandbox would both write.
-    ran = tmp_path_factory.mktemp("flag") / "unneeded-demo-ran"
-    demo = f"{UNNEEDED_DEMO}\nwith open({str(ran)!r}, 'a') as log:\n    log.write('ran')\n"
+    # The sandbox keeps each cell's output: the unneeded demo would show "unneeded demo ran".
+    demo = f"{UNNEEDED_DEMO}\nprint('unneeded demo ran')\n"
     solution = toy_notebook(demo=demo)
     write_notebook(course.directory("source") / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", solution)
     release(course)
@@ -377,14 +316,10 @@ def test_autograde_skips_the_unneeded_demo_and_runs_the_needed_one(
 
     assert (outcome.failure, outcome.error) == (None, None)
     (test,) = graded_tests(course, submission)
-    # Full points in nbgrader's kernel and in the re-check: both ran the needed demo.
-    assert (test.grade_id, test.score, test.max_score) == ("test_answer", 1.0, 1.0)
-    assert test.nbgrader == 1.0 and test.trusted
-    assert not ran.exists(), "the kernel or the re-check ran the unneeded demo"
+    # Full points: the sandbox ran the needed demo, which the answer reads.
+    assert (test.grade_id, test.score, test.max_score, test.message) == ("test_answer", 1, 1, "")
     path = course.directory("autograded") / submission.student / ASSIGNMENT / "toy.ipynb"
     graded = {cell.source: cell for cell in nbformat.read(path, as_version=4).cells}
     unneeded, needed = graded[demo], graded[NEEDED_DEMO]
-    assert SKIP_TAG in unneeded.metadata.tags
     assert unneeded.outputs == [] and unneeded.execution_count is None
-    assert SKIP_TAG not in needed.metadata.get("tags", [])
     assert [output.get("text") for output in needed.outputs] == ["offset set\n"]
