@@ -4,6 +4,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.chainrule-installed
 PORT ?= 8888
+# The student's own copy of the notebooks, the folder `make lab` serves (git-ignored). lectures/
+# is the instructor's (tracked, rebuilt by every release) and is never opened in the lab.
+WORK ?= work
+# JupyterLab settings of the course environment: jupyterlab_server reads every file of
+# <sys.prefix>/share/jupyter/lab/settings/overrides.d/ as defaults (a user's own settings still
+# win), whichever settings dir the user has. jupyter/chainrule.json: no "Would you like to get
+# notified about official Jupyter news?" prompt.
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.d/chainrule.json
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
@@ -19,9 +27,17 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install -r requirements.txt -e .
 	touch $(STAMP)
 
-## lab: set up .venv if needed, then open the student notebooks in JupyterLab
-lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir=lectures --port=$(PORT) $(ALLOW_ROOT) $(LAB_ARGS)
+$(LAB_SETTINGS): jupyter/chainrule.json | $(STAMP)
+	mkdir -p $(@D)
+	cp $< $@
+
+## lab: set up .venv if needed, copy into $(WORK)/ the notebooks of lectures/ it lacks (a file
+## already there is never overwritten: delete it, or the whole folder, to start over from a fresh
+## copy), then open $(WORK)/ in JupyterLab. The server runs from the repository root, where
+## nbgrader's Validate button finds nbgrader_config.py.
+lab: $(STAMP) $(LAB_SETTINGS)
+	$(BIN)/python -m grader lab-copy --to $(WORK)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(WORK) --port=$(PORT) $(ALLOW_ROOT) $(LAB_ARGS)
 
 ## test: set up .venv if needed, then run the whole test suite, one test file per core (at most 4)
 test: $(STAMP)

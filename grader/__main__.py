@@ -7,6 +7,7 @@
     feedback   HTML feedback per student, hidden tests removed (nbgrader generate_feedback)
     export     grades CSV (nbgrader export) and a histogram of scores per exercise
     html       a static HTML reading copy of the lectures, outputs included (make html)
+    lab-copy   the student's working copy of lectures/ that make lab serves (never overwrites)
 
 Run it from the course root (the directory of nbgrader_config.py) or pass --course.
 """
@@ -27,6 +28,7 @@ from grader.course import Course, GraderError
 from grader.export import export
 from grader.feedback import feedback
 from grader.html import build_html
+from grader.labcopy import working_copy
 from grader.release import release
 from grader.submissions import find_submissions, not_graded
 from grader.trusted import isolation
@@ -184,6 +186,14 @@ def run_html(course: Course, args: argparse.Namespace) -> int:
     return 0
 
 
+def run_lab_copy(course: Course, args: argparse.Namespace) -> int:
+    """``lab-copy --to DIR``: the release files DIR does not have yet, copied there."""
+    destination = args.to.resolve()
+    for path in working_copy(course, destination):
+        print(f"lab-copy: new {_relative(course, destination / path)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(
@@ -282,6 +292,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("html", run_html, "render the lectures to static HTML for reading")
     add_assignments(sub)
     sub.add_argument("--to", type=Path, help="folder (default: build/html in the course)")
+
+    sub = command(
+        "lab-copy",
+        run_lab_copy,
+        "copy the release files a student's working folder lacks into it (never overwrites)",
+    )
+    sub.add_argument("--to", type=Path, required=True, help="the working folder, e.g. work")
     return parser
 
 

@@ -2,11 +2,12 @@
 
 For each assignment: the solution notebook, graded as a submission, gets every autograded point;
 the release notebook, graded unanswered, runs to the end and gets 0 on every autograded test;
-``lectures/`` is byte for byte a fresh release; and no answer (text between the solution
-delimiters) nor hidden test reaches ``lectures/``. Grading is the one path a class is graded
-by (:class:`grader.execute.TrustedExecute`: the sandbox, tests from ``solutions/``), and a
-problem says why a test failed. The real gradebook and ``submitted/`` are never touched.
-Manually graded cells are not counted.
+``lectures/`` is byte for byte a fresh release (what nbgrader ignores aside, such as
+JupyterLab's ``.ipynb_checkpoints``); and no answer (text between the solution delimiters) nor
+hidden test reaches ``lectures/``. Grading is the one path a class is graded by
+(:class:`grader.execute.TrustedExecute`: the sandbox, tests from ``solutions/``), and a problem
+says why a test failed. The real gradebook and ``submitted/`` are never touched. Manually graded
+cells are not counted.
 """
 
 from __future__ import annotations
@@ -127,13 +128,10 @@ def leaks(course: Course, assignment: str) -> list[str]:
 
 
 def stale_release(course: Course, fresh: Course, assignment: str) -> list[str]:
-    """Differences between ``lectures/<assignment>`` of ``course`` and of a fresh release."""
+    """Differences between ``lectures/<assignment>`` of ``course`` and of a fresh release, both
+    without what nbgrader ignores (:meth:`Course.files`: e.g. JupyterLab's checkpoints)."""
 
-    def files(c: Course) -> dict[Path, Path]:
-        folder = c.directory("release") / assignment
-        return {p.relative_to(folder): p for p in folder.rglob("*") if p.is_file()}
-
-    ours, theirs = files(course), files(fresh)
+    ours, theirs = (c.files(c.directory("release") / assignment) for c in (course, fresh))
     where = f"{course.directory('release').name}/{assignment}"
     hint = f" (run: python -m grader release {assignment})"
     return (
@@ -151,13 +149,14 @@ def stale_release(course: Course, fresh: Course, assignment: str) -> list[str]:
 
 
 def copy_course(course: Course, destination: Path) -> Course:
-    """A copy of the course's configuration and sources with a gradebook of its own."""
+    """A copy of the course's configuration and sources (without what nbgrader ignores) with a
+    gradebook of its own."""
     shutil.copy(course.root / CONFIG_FILE, destination / CONFIG_FILE)
     source = course.directory("source")
     shutil.copytree(
         source,
         destination / source.name,
-        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
+        ignore=shutil.ignore_patterns(*course.coursedir().ignore),
     )
     return Course(destination, db_url=f"sqlite:///{destination / 'gradebook.db'}")
 

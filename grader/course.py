@@ -14,7 +14,7 @@ from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 from nbgrader.apps.baseapp import NbGrader
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.utils import capture_log
+from nbgrader.utils import capture_log, find_all_files
 from sqlalchemy.engine import make_url
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
@@ -135,6 +135,16 @@ class Course:
         if not isinstance(name, str):
             raise ValueError(f"step must be an nbgrader directory name, got {step!r}")
         return self.root / name
+
+    def files(self, folder: Path) -> dict[Path, Path]:
+        """The files under ``folder`` that nbgrader does not ignore, by path relative to it.
+
+        nbgrader's ``CourseDirectory.ignore`` as configured (``.ipynb_checkpoints``,
+        ``__pycache__``, the course's own patterns) leaves out what Jupyter and Python write
+        next to the notebooks; a missing folder has no files.
+        """
+        found = find_all_files(str(folder), self.coursedir().ignore)
+        return {Path(path).relative_to(folder): Path(path) for path in sorted(found)}
 
     def notebook_paths(self, step: str, assignment: str, student: str = ".") -> list[Path]:
         """The notebooks of ``assignment`` in ``step`` (for ``student`` in per-student steps)."""

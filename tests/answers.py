@@ -6,6 +6,8 @@ from pathlib import Path
 
 import nbformat
 
+from grader.check import delimited_regions
+
 
 def exercises(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
     """The nbgrader solution cells (the exercises) of ``notebook``, in order."""
@@ -24,3 +26,11 @@ def answer_exercises(release: Path, solution: Path, *, keep_first: bool = False)
     for cell in cells[1:] if keep_first else cells:
         cell.source = answers[cell.metadata.nbgrader["grade_id"]]
     nbformat.write(notebook, release)
+
+
+def first_answer(solution: Path) -> tuple[str, list[str]]:
+    """The first line of the first exercise of the ``solution`` notebook (the signature a
+    student sees) and the lines of its answer (between the solution delimiters)."""
+    lines = exercises(nbformat.read(solution, as_version=4))[0].source.splitlines()
+    (answer,) = delimited_regions(lines, "BEGIN SOLUTION", "END SOLUTION")
+    return lines[0], answer

@@ -26,6 +26,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _CODE_CELLS = """() => {
   const panel = window.jupyterapp.shell.currentWidget;
   return [...panel.content.model.cells].filter(c => c.type === 'code').map(c => ({
+    gradeId: (c.getMetadata('nbgrader') || {}).grade_id,
     count: c.executionCount,
     running: c.executionState === 'running',
     errors: c.outputs.toJSON().filter(o => o.output_type === 'error')
@@ -92,6 +93,30 @@ class Lab:
             errors = [error for cell in cells for error in cell["errors"]]
             pytest.fail(f"Run All Cells stopped at {errors}: code cells {not_run} did not run")
 
+    def run_cell_and_the_next(self, cell_first_line: str) -> None:
+        """Run every cell above the code cell starting with ``cell_first_line`` (Run > Run All
+        Above Selected Cell), then it and the cell after it (Shift+Enter twice)."""
+        self._code_cell(cell_first_line).locator(".jp-InputPrompt").click()
+        self.page.locator(".lm-MenuBar-item", has_text="Run").click()
+        self.page.get_by_role("menuitem", name="Run All Above Selected Cell", exact=True).click()
+        self.page.keyboard.press("Shift+Enter")
+        self.page.keyboard.press("Shift+Enter")
+
+    def errors_of(self, grade_id: str) -> list[str]:
+        """Wait until the code cell with nbgrader's ``grade_id`` has run; return its errors."""
+        ran = f"""() => ({_CODE_CELLS})().some(
+          c => c.gradeId === {grade_id!r} && c.count !== null && !c.running)"""
+        self.page.wait_for_function(ran)
+        (cell,) = [c for c in self.page.evaluate(_CODE_CELLS) if c["gradeId"] == grade_id]
+        return cell["errors"]
+
+    def save(self) -> None:
+        """File > Save (Ctrl+S); wait until the notebook is saved."""
+        self.page.keyboard.press("Control+s")
+        self.page.wait_for_function(
+            "() => !window.jupyterapp.shell.currentWidget.context.model.dirty"
+        )
+
     def slider(self, label: str) -> Locator:
         """The ipywidgets slider whose description contains ``label``."""
         return self.page.locator(".widget-slider", has_text=label)
@@ -121,13 +146,16 @@ class Lab:
     def replace_line(self, cell_first_line: str, line: str, text: str) -> None:
         """In the code cell starting with ``cell_first_line``, select the line showing ``line``
         (from its indentation to its end) and put ``text`` in its place through the editor."""
-        cell = self.page.locator(
-            ".jp-CodeCell", has=self.page.locator(".cm-line", has_text=cell_first_line)
-        )
-        cell.locator(".cm-line", has_text=line).click()
+        self._code_cell(cell_first_line).locator(".cm-line", has_text=line).click()
         self.page.keyboard.press("End")
         self.page.keyboard.press("Shift+Home")
         self.page.keyboard.insert_text(text)
+
+    def _code_cell(self, first_line: str) -> Locator:
+        """The code cell whose editor shows the line ``first_line``."""
+        return self.page.locator(
+            ".jp-CodeCell", has=self.page.locator(".cm-line", has_text=first_line)
+        )
 
     def validate(self, screenshot: str) -> str:
         """Press nbgrader's Validate button; return the result dialog's text (then close it)."""

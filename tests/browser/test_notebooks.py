@@ -12,11 +12,10 @@ import shutil
 
 import nbformat
 import pytest
-from answers import exercises
+from answers import exercises, first_answer
 
 from browser.conftest import REPO, VALIDATED
 from browser.jupyterlab import PNG_SIGNATURE, Lab
-from grader.check import delimited_regions
 
 pytestmark = pytest.mark.slow
 
@@ -62,15 +61,13 @@ def test_moving_the_explorer_slider_by_keyboard_redraws_the_figure(
 
 def test_validate_fails_on_the_stub_and_succeeds_once_the_exercise_is_answered(lab: Lab) -> None:
     path = f"{VALIDATED}/{VALIDATED}.ipynb"
-    exercise = exercises(nbformat.read(REPO / "solutions" / path, as_version=4))[0]
-    lines = exercise.source.splitlines()
-    (answer,) = delimited_regions(lines, "BEGIN SOLUTION", "END SOLUTION")
+    signature, answer = first_answer(REPO / "solutions" / path)
     lab.open(path)
 
     failed = lab.validate("validate_stub.png")
     assert "The following cell failed" in failed and "NotImplementedError" in failed
 
-    lab.replace_line(lines[0], "raise NotImplementedError()", "\n".join(answer).lstrip())
+    lab.replace_line(signature, "raise NotImplementedError()", "\n".join(answer).lstrip())
     passed = lab.validate("validate_answered.png")
     assert "Success! Your notebook passes all the tests." in passed
     # Validate saved the notebook first: the answer typed in the editor is on disk.
