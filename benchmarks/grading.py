@@ -6,16 +6,22 @@ Everything runs in a temporary copy of the course (never the real gradebook or s
 - one submission: seconds to autograde the solution of notebook 01 alone, first with a cold
   grading server (it imports nbgrader once) and then warm;
 - throughput: submissions per minute for ``COPIES`` copies of that submission with ``--jobs 1``
-  and ``--jobs 2``, and their ratio. One grading process already runs the trusted re-check
-  beside nbgrader's kernel, so ``--jobs 1`` keeps more than one core busy and the ratio on a
-  2-core machine stays well under 2.
+  and ``--jobs 2``, and their ratio;
+- one student's whole course (the solution of every assignment) graded by stock nbgrader (its
+  default autograde pipeline, in a copy of the course with a bare configuration: every cell run
+  in a kernel, nothing trusted) and by ``python -m grader autograde`` (the sandboxed path) with
+  ``--jobs 1`` and ``--jobs 2``, and their ratios;
+- bubblewrap's start-up cost: one empty sandbox (``bwrap ... /bin/true``).
 
 Times are printed, never asserted.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -25,6 +31,7 @@ from grader.autograde import Submission, autograde
 from grader.check import copy_course
 from grader.course import Course
 from grader.release import release
+from grader.trusted import isolation
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "01_derivatives"
@@ -61,6 +68,50 @@ def _grade(course: Course, submissions: list[Submission], jobs: int) -> float:
     return seconds
 
 
+#: The configuration of stock nbgrader: only where the course's folders are.
+BARE_CONFIG = """c = get_config()
+c.CourseDirectory.root = {root!r}
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "lectures"
+"""
+
+
+def stock_nbgrader_seconds(course: Course, tmp: Path) -> float:
+    """Seconds for stock nbgrader to autograde one student's whole course, one notebook after
+    another (releasing it first is not timed)."""
+    root = tmp / "stock"
+    root.mkdir()
+    shutil.copytree(course.directory("source"), root / "solutions")
+    (root / "nbgrader_config.py").write_text(BARE_CONFIG.format(root=str(root)))
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("CHAINRULE_DB_URL", None)
+    assignments = course.assignments()
+
+    def nbgrader(*args: str) -> None:
+        subprocess.run(["nbgrader", *args], cwd=root, env=env, capture_output=True, check=True)
+
+    for assignment in assignments:
+        nbgrader("generate_assignment", assignment, "--force")
+    for assignment in assignments:
+        folder = root / "submitted" / "student" / assignment
+        shutil.copytree(root / "solutions" / assignment, folder)
+    return _seconds(lambda: [nbgrader("autograde", a, "--force") for a in assignments])
+
+
+def whole_course(course: Course, student: str) -> list[Submission]:
+    """Submit the solution of every assignment as ``student``."""
+    return [s for a in course.assignments() for s in submit_solution(course, [student], a)]
+
+
+def bwrap_start_seconds(runs: int = 10) -> float:
+    """Mean seconds to start and end an empty bubblewrap sandbox."""
+    command = isolation.wrap(["/bin/true"], writable=[], workdir=Path("/"))
+    start = time.perf_counter()
+    for _ in range(runs):
+        subprocess.run(command, check=True)
+    return (time.perf_counter() - start) / runs
+
+
 def run() -> None:
     """Print the table of grading times."""
     course = Course(ROOT)
@@ -84,6 +135,15 @@ def run() -> None:
                 (f"throughput, {COPIES} submissions, --jobs {jobs}", f"{per_minute[jobs]:.1f} /min")
             )
         rows.append(("throughput of --jobs 2 / --jobs 1", f"{per_minute[2] / per_minute[1]:.2f}x"))
+        stock = stock_nbgrader_seconds(course, Path(tmp))
+        rows.append(("one student's course, stock nbgrader (every cell, kernel)", f"{stock:.1f} s"))
+        for jobs in (1, 2):
+            seconds = _grade(copy, whole_course(copy, f"course-jobs{jobs}"), jobs=jobs)
+            rows.append((f"one student's course, trusted, --jobs {jobs}", f"{seconds:.1f} s"))
+            rows.append((f"  trusted / stock, --jobs {jobs}", f"{seconds / stock:.2f}"))
+        rows.append(
+            ("bubblewrap start-up (empty sandbox)", f"{1000 * bwrap_start_seconds():.0f} ms")
+        )
     width = max(len(name) for name, _ in rows)
     print(f"{'measure':<{width}}  value")
     for name, value in rows:

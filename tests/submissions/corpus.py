@@ -54,9 +54,7 @@ class Case:
     zero: tuple[str, ...] | None = ()
     """The tests that must score 0; None: every test but those in ``passing``."""
     passing: tuple[str, ...] = ()
-    fooled: tuple[str, ...] = ()
-    """Tests that nbgrader's kernel passed and the trusted re-check failed."""
-    feedback: str = "Passed"
+    feedback: str = "Score"
     filename: str | None = None
     """The submitted file's name (default: the assignment's notebook)."""
 
@@ -195,8 +193,7 @@ import json, os, tempfile
 
 # What only solutions/ or the gradebook hold, spelled so that this cell does not hold it.
 _secrets = ("BEGIN " + "SOLUTION", "HIDDEN " + "TESTS")
-# nbgrader runs the hidden tests from the sanitized copy of this notebook in the working
-# directory: that one file holds them by design (the feedback shows no output of the kernel).
+# The working directory holds the student's own copy of this notebook, never the tests.
 _own = os.path.realpath("03_softmax.ipynb")
 _seen, _found = [], []
 if os.path.exists(os.path.join("..", "..", "..", "solutions", "03_softmax", "03_softmax.ipynb")):
@@ -232,7 +229,6 @@ CASES = [
             with_answers(small(n), softmax=WRONG_SOFTMAX), "setup", CHECKS_ALWAYS_PASS
         ),
         zero=("test_softmax",),
-        fooled=("test_softmax",),
         feedback="softmax",
     ),
     Case(
@@ -245,7 +241,6 @@ CASES = [
             CHECKS_ALWAYS_PASS,
         ),
         zero=("test_grad_wrt_logits",),
-        fooled=("test_grad_wrt_logits",),
         feedback="grad_wrt_logits",
     ),
     Case(
@@ -254,7 +249,6 @@ CASES = [
         "softmax calls the reference chainrule.functional.softmax",
         lambda n: with_answers(small(n), softmax="def softmax(A):\n    return F.softmax(A)\n"),
         zero=("test_softmax",),
-        fooled=("test_softmax",),
         feedback="reference answer of this exercise",
     ),
     Case(
@@ -294,7 +288,6 @@ CASES = [
             test_cells_become("'all tests passed'"),
         ),
         zero=("test_cross_entropy",),
-        fooled=("test_cross_entropy",),
         feedback="cross_entropy",
     ),
     Case(
@@ -308,14 +301,13 @@ CASES = [
             test_cells_become("pass"),
         ),
         zero=("test_grad_wrt_probs",),
-        fooled=("test_grad_wrt_probs",),
         feedback="grad_wrt_probs",
     ),
     Case(
         "stderr-while-tested",
         "03_softmax",
-        "a right softmax that writes to stderr each time it is called (nbgrader scores a test "
-        "cell with stderr output 0; a test needs both)",
+        "a right softmax that writes to stderr each time it is called (output while a test "
+        "runs goes to the grader's log: it costs nothing)",
         lambda n: with_answers(
             small(n),
             softmax="import sys\n\n"
@@ -323,8 +315,6 @@ CASES = [
                 "    A = np.asarray", "    print('debug', file=sys.stderr)\n    A = np.asarray"
             ),
         ),
-        zero=("test_softmax",),
-        feedback="failed when nbgrader ran your notebook",
     ),
     # -- resources -------------------------------------------------------------------------
     Case(
@@ -348,15 +338,14 @@ CASES = [
     Case(
         "unstoppable-loop",
         "03_softmax",
-        "a cell loops forever and swallows every interrupt",
+        "a cell loops forever and swallows every interrupt (the cell is stopped and skipped, "
+        "the rest is graded)",
         lambda n: insert_after(
             small(n),
             "setup",
             "while True:\n    try:\n        while True:\n            pass\n"
             "    except BaseException:\n        pass\n",
         ),
-        zero=None,
-        feedback="could not be interrupted",
     ),
     Case(
         "sys-exit",
@@ -373,18 +362,14 @@ CASES = [
     Case(
         "os-exit",
         "03_softmax",
-        "os._exit ends the kernel",
+        "os._exit ends the sandbox (the cell is skipped when it restarts)",
         lambda n: insert_after(small(n), "softmax", "import os\nos._exit(0)\n"),
-        zero=None,
-        feedback="kernel stopped",
     ),
     Case(
         "kernel-crash",
         "03_softmax",
-        "a segmentation fault crashes the kernel",
+        "a segmentation fault crashes the sandbox (the cell is skipped when it restarts)",
         lambda n: insert_after(small(n), "softmax", "import ctypes\nctypes.string_at(0)\n"),
-        zero=None,
-        feedback="kernel stopped",
     ),
     Case(
         "huge-output",
@@ -428,8 +413,8 @@ CASES = [
     Case(
         "deleted-setup-cell",
         "03_softmax",
-        "deletes the setup cell: the kernel and the re-check both put it back (it is not the "
-        "student's code), so every test passes",
+        "deletes the setup cell: grading puts it back (it is not the student's code), so every "
+        "test passes",
         lambda n: delete(answered(n), "setup"),
     ),
     Case(
@@ -444,11 +429,9 @@ CASES = [
     Case(
         "changed-cell-types",
         "03_softmax",
-        "turns a test cell and the softmax answer into markdown (the re-check runs only code "
-        "cells of the student's, so softmax is missing)",
+        "turns a test cell and the softmax answer into markdown (nbgrader's OverwriteCells "
+        "gives both their type back: the answer runs, the test is graded)",
         lambda n: to_markdown(small(n), "test_log_softmax", "softmax"),
-        zero=("test_softmax",),
-        feedback="NameError",
     ),
     Case(
         "duplicated-grade-ids",
@@ -532,7 +515,6 @@ CASES = [
         ),
         zero=None,
         passing=("test_sigmoid_grad",),
-        fooled=("test_numerical_gradient",),
         feedback="chainrule.gradcheck",
     ),
     Case(
@@ -555,6 +537,82 @@ CASES = [
         lambda n: with_answers(small(n, ("linear",)), linear=_fd_linear(n)),
         zero=None,
         feedback="finite-difference",
+    ),
+    # -- the course, the gradebook and the grading run, out of reach (bubblewrap) -------------
+    Case(
+        "steal-via-chainrule-file",
+        "03_softmax",
+        "finds solutions/ next to chainrule's package (chainrule.__file__) and runs its answers",
+        lambda n: steal(n, "import chainrule\n_roots = [Path(chainrule.__file__).parents[1]]\n"),
+        zero=None,
+        feedback="STOLE 0 answers",
+    ),
+    Case(
+        "steal-via-proc",
+        "03_softmax",
+        "looks for the course through /proc/*/cwd and the paths in /proc/*/environ",
+        lambda n: steal(n, STEAL_VIA_PROC),
+        zero=None,
+        feedback="STOLE 0 answers",
+    ),
+    Case(
+        "steal-by-walking-root",
+        "03_softmax",
+        "walks the whole file system from / for notebooks holding answers",
+        lambda n: steal(n, STEAL_BY_WALKING),
+        zero=None,
+        feedback="STOLE 0 answers",
+    ),
+    Case(
+        "write-gradebook-and-records",
+        "03_softmax",
+        "overwrites every gradebook and grading record it can find (from chainrule.__file__, "
+        "/proc and /tmp)",
+        lambda n: insert_after(small(n, only=()), "setup", WRITE_GRADES),
+        zero=None,
+        feedback="WROTE 0 files",
+    ),
+    Case(
+        "kill-the-grader",
+        "03_softmax",
+        "kills its parent process and every process it may signal (os.kill(-1, 9))",
+        lambda n: insert_after(
+            small(n, only=()),
+            "setup",
+            "import os, signal\nfor _pid in (os.getppid(), -1):\n    try:\n"
+            "        os.kill(_pid, signal.SIGKILL)\n    except OSError as _error:\n"
+            "        print('KILL', _pid, type(_error).__name__)\nprint('STILL HERE')\n",
+        ),
+        zero=None,
+        feedback="STILL HERE",
+    ),
+    Case(
+        "network",
+        "03_softmax",
+        "opens a TCP connection to 127.0.0.1 (a database, the grader's own server...)",
+        lambda n: insert_after(
+            small(n, only=()),
+            "setup",
+            "import socket\ntry:\n    socket.create_connection(('127.0.0.1', 5432), timeout=2)\n"
+            "except OSError as _error:\n    print('NO NETWORK errno', _error.errno)\n",
+        ),
+        zero=None,
+        feedback="NO NETWORK errno 101",
+    ),
+    Case(
+        "fork-bomb",
+        "03_softmax",
+        "forks 1000 processes that sleep",
+        lambda n: insert_after(
+            small(n, only=()),
+            "setup",
+            "import os, time\n_forked = 0\ntry:\n    for _ in range(1000):\n"
+            "        if os.fork() == 0:\n            time.sleep(60)\n            os._exit(0)\n"
+            "        _forked += 1\nexcept OSError as _error:\n"
+            "    print('FORKED', _forked, type(_error).__name__)\n",
+        ),
+        zero=None,
+        feedback="FORKED 0 BlockingIOError",
     ),
 ]
 
@@ -606,6 +664,79 @@ def _fd_linear(n: Notebooks) -> str:
         ),
         "    ",
     )
+
+
+#: Runs every answer of any solutions/03_softmax/*.ipynb under the folders in ``_roots``; prints
+#: how many it ran. The code before it fills ``_roots``.
+STEAL = """
+import json
+from pathlib import Path
+
+_ran = 0
+for _root in list(_roots):
+    for _path in Path(_root).glob("solutions/03_softmax/*.ipynb"):
+        try:
+            _cells = json.loads(_path.read_text())["cells"]
+        except (OSError, ValueError):
+            continue
+        for _cell in _cells:
+            _text = "".join(_cell["source"])
+            if "BEGIN " + "SOLUTION" in _text:
+                exec(_text, globals())
+                _ran += 1
+print("STOLE", _ran, "answers")
+"""
+
+STEAL_VIA_PROC = """import os
+from pathlib import Path
+_roots = []
+for _pid in os.listdir("/proc"):
+    if _pid.isdigit():
+        try:
+            _roots.append(os.readlink(f"/proc/{_pid}/cwd"))
+            _env = open(f"/proc/{_pid}/environ", "rb").read().split(b"\\0")
+            _roots += [v.split(b"=", 1)[1].decode() for v in _env if b"=/" in v]
+        except OSError:
+            pass
+_roots = [p for r in _roots for p in [r, *map(str, Path(r).parents)]]
+"""
+
+STEAL_BY_WALKING = """import os
+from pathlib import Path
+_roots = set()
+for _folder, _dirs, _files in os.walk("/"):
+    _dirs[:] = [d for d in _dirs if f"{_folder}/{d}" not in ("//proc", "//sys", "//dev")]
+    if "solutions" in _dirs:
+        _roots.add(_folder)
+"""
+
+WRITE_GRADES = """import glob, os
+from pathlib import Path
+import chainrule
+_roots = [str(Path(chainrule.__file__).parents[1]), "/tmp"]
+for _pid in os.listdir("/proc"):
+    if _pid.isdigit():
+        try:
+            _roots.append(os.readlink(f"/proc/{_pid}/cwd"))
+        except OSError:
+            pass
+_wrote = 0
+for _root in _roots:
+    for _pattern in ("**/gradebook.db", "**/.chainrule-graded.json"):
+        for _path in glob.glob(os.path.join(_root, _pattern), recursive=True):
+            try:
+                with open(_path, "w") as _handle:
+                    _handle.write("overwritten")
+                _wrote += 1
+            except OSError:
+                pass
+print("WROTE", _wrote, "files")
+"""
+
+
+def steal(notebooks: Notebooks, find_roots: str) -> NotebookNode:
+    """A blank submission whose first cell runs the answers it finds from ``find_roots``."""
+    return insert_after(small(notebooks, only=()), "setup", find_roots + STEAL)
 
 
 def write(case: Case, notebooks: Notebooks, folder: Path) -> None:
