@@ -3,13 +3,13 @@
 Each (student, assignment) submission is graded by its own process (:func:`grader.worker.grade`),
 at most ``jobs`` at a time, in a temporary course of its own. Processes are forked from a server
 that has imported nbgrader once (``forkserver``), so a submission does not pay nbgrader's
-seconds-long import, nor the import of the modules the notebooks' setup cells use (the trusted
-re-check runs those cells in the grading process). Each submission ends in one of three ways:
+seconds-long import, nor the import of the modules the notebooks' setup cells use (the grading
+process runs those cells itself, to run the tests). Each submission ends in one of three ways:
 
 * graded: its scores and record are written (:mod:`grader.submissions`);
-* failed: it cannot be graded (not a notebook, kernel death, over the time limit): it is
+* failed: it cannot be graded (not a notebook, over the time limit): it is
   recorded with score 0 and the reason (:mod:`grader.failures`);
-* not graded: the grading machine failed (the trusted re-check could not start, the gradebook
+* not graded: the grading machine failed (the sandbox could not start, the gradebook
   could not be written, the grading process was killed): nothing is recorded and the summary
   says so; ``autograde --resume`` grades it, and whatever else has no record.
 
@@ -115,8 +115,9 @@ def _context(preload: list[str]) -> BaseContext:
 def kill_process_tree(pid: int) -> None:
     """SIGKILL process ``pid``, its descendants and their process groups.
 
-    The grading process leads its own session, and jupyter_client starts each kernel in a
-    session of its own too, so a kernel survives a kill of the grader's group alone.
+    The grading process leads its own session, and the sandbox runs in a session of its own
+    too (bubblewrap's ``--new-session``), so it would survive a kill of the grader's group
+    alone.
     """
     try:
         root = psutil.Process(pid)
@@ -210,7 +211,7 @@ def autograde(
     submissions = list(dict.fromkeys(submissions))
     course = Course(course.root, db_url=with_busy_timeout(course.resolved_db_url))
     _prepare_gradebook(course, submissions)
-    # The re-check runs the setup cells in each grading process: import their modules once.
+    # Each grading process runs the setup cells to run the tests: import their modules once.
     context = _context(setup_modules(course, {s.assignment for s in submissions}))
     pending = deque(submissions)
     running: dict[int, _Running] = {}  # by process sentinel

@@ -6,8 +6,8 @@ depends on it. They are most of the time a notebook takes to run. In a submissio
 demo when its text is exactly that of a demo cell of the released notebook: a demo the student
 changed is the student's own code and always runs.
 
-Grading (nbgrader's kernel, see :class:`grader.preprocessors.SkipDemoCells`, and the trusted
-re-check, see :func:`grader.trusted.notebook.plan`) skips a demo unless a cell that runs after it
+Grading (the sandbox's plan of the cells to run, :func:`grader.trusted.notebook.plan`) skips a
+demo unless a cell that runs after it
 reads a global name it binds; then it runs, and so do the demos *it* needs. A student's answer
 that uses the ``X_big`` of a demo above it still finds it.
 

@@ -34,6 +34,12 @@ from grader.trusted import isolation
 from grader.trusted.proxy import Limits
 from grader.trusted.recheck import TestVerdict, run_submission
 
+
+class CourseError(RuntimeError):
+    """The course, not the submission, keeps a notebook from being graded (no source notebook,
+    a test of the gradebook that ``solutions/`` lacks): the submission is not graded."""
+
+
 #: ``ename`` of the error output that says why a test failed.
 FAILED_TEST = "TestFailed"
 
@@ -84,7 +90,7 @@ class TrustedExecute(Execute):
         source = Path(coursedir.format_path(coursedir.source_directory, ".", ids["assignment"]))
         source /= ids["notebook"] + ".ipynb"
         if not source.is_file():
-            raise FileNotFoundError(f"the trusted tests need the source notebook {source}")
+            raise CourseError(f"the tests run from the source notebook {source}, which is missing")
         submitted = Path(
             coursedir.format_path(coursedir.submitted_directory, ids["student"], ids["assignment"])
         )
@@ -115,7 +121,7 @@ class TrustedExecute(Execute):
             if is_test_cell(cell):
                 verdict = verdicts.get(grade_id_of(cell) or "")
                 if verdict is None:
-                    raise ValueError(
+                    raise CourseError(
                         f"test cell {grade_id_of(cell)!r} is not in solutions/: release the "
                         "assignment again"
                     )

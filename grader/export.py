@@ -1,7 +1,8 @@
 """``export``: the grades CSV (nbgrader's exporter) and a histogram of scores per exercise.
 
 Nothing is exported while a submission is not graded (or changed since it was graded): its
-gradebook rows may be nbgrader's alone, without the trusted re-check (:mod:`grader.submissions`).
+gradebook rows may be those of a grading process that was stopped half-way
+(:mod:`grader.submissions`).
 """
 
 from __future__ import annotations

@@ -53,8 +53,6 @@ from grader.workspace import bring_back, make_workspace
 DEFAULT_TIMEOUT = 600.0
 #: Default address-space limit of a grading process and of the processes it starts, in bytes.
 DEFAULT_MEMORY_LIMIT = 4 * 1024**3
-#: Variables of the grader's environment that name the course; the kernel does not inherit them.
-COURSE_VARIABLES = ("PWD", "OLDPWD", "CHAINRULE_DB_URL")
 
 #: Share of a submission's time limit its notebooks' trusted runs may use in all (the rest is
 #: nbgrader's own work and the margin before the parent kills the grading process).
@@ -64,7 +62,7 @@ _PR_SET_PDEATHSIG = 1
 #: What nbgrader logs when the gradebook fails it (sqlalchemy's OperationalError).
 _DATABASE_FAULT = "error accessing the nbgrader database"
 #: The line of nbgrader's log that says the sandbox could not run (grader.trusted.proxy).
-_SANDBOX_FAULT = re.compile(r"(?:SandboxError|IsolationUnavailable): (.*)")
+_SANDBOX_FAULT = re.compile(r"(SandboxError|IsolationUnavailable|CourseError): (.*)")
 #: The "SomeError: message" line that ends a Python traceback.
 _EXCEPTION_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception)\b.*)$", re.MULTILINE)
 
@@ -76,7 +74,7 @@ class Limits:
     timeout: float = DEFAULT_TIMEOUT
     """Wall-clock seconds for the whole submission (the parent kills the process after it)."""
     cell_timeout: int | None = None
-    """Seconds for one cell, in the kernel and in the re-check (default: ``Execute.timeout``
+    """Seconds for one cell and one test (default: ``Execute.timeout``
     of nbgrader_config.py)."""
     memory: int = DEFAULT_MEMORY_LIMIT
     """Bytes of address space of each process (``RLIMIT_AS``)."""
@@ -134,7 +132,7 @@ def submission_problem(course: Course, submission: Submission) -> str | None:
     if not expected:
         raise GraderError(
             f"{course.directory('source').name}/{submission.assignment} has no notebook: the "
-            "trusted re-check needs the instructor's source notebook"
+            "tests run from the instructor's source notebook"
         )
     present = [name for name in expected if (folder / name).is_file()]
     if not present:
@@ -150,16 +148,6 @@ def submission_problem(course: Course, submission: Submission) -> str | None:
 
 def explain_failure(log: str) -> str:
     """A student-readable reason for an nbgrader autograde failure, from its captured log."""
-    if "Kernel died" in log or "DeadKernelError" in log:
-        return (
-            "The Python kernel stopped while running the notebook (a call such as os._exit, a "
-            "crash, or too much memory), so no test could run."
-        )
-    if "CellTimeoutError" in log or "unresponsive" in log:
-        return (
-            "A cell ran past the time limit and the kernel could not be interrupted (an "
-            "endless loop that catches KeyboardInterrupt?), so the notebook could not be graded."
-        )
     if "overwritecells.py" in log:
         return (
             "nbgrader could not restore the graded cells of the notebook (deleted, duplicated "
@@ -220,8 +208,13 @@ def grade_one(course: Course, submission: Submission, root: Path, limits: Limits
         if _DATABASE_FAULT in str(error):  # the gradebook, not the submission
             return Result(error=f"nbgrader could not use the gradebook: {error}"[:2000])
         sandbox = _SANDBOX_FAULT.search(str(error))
-        if sandbox:  # the grading machine could not run the sandbox, before any student code
-            return Result(error=f"the sandbox could not start: {sandbox[1]}"[:2000])
+        if sandbox:  # the grading machine or the course, before any student code ran
+            what = (
+                "grading could not run"
+                if sandbox[1] == "CourseError"
+                else "the sandbox could not start"
+            )
+            return Result(error=f"{what}: {sandbox[2]}"[:2000])
         return Result(failure=explain_failure(str(error)))
     staged = bring_back(workspace, course, submission)
     with course.gradebook() as gradebook:
@@ -234,7 +227,7 @@ def grade_one(course: Course, submission: Submission, root: Path, limits: Limits
 
 def _isolate(task: Task) -> None:
     """Set up the grading process: own session, death with the parent, memory limit, output to
-    the log, working directory and environment that do not lead to the course."""
+    the log, working directory in the temporary course."""
     os.setsid()
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -243,8 +236,6 @@ def _isolate(task: Task) -> None:
         os.dup2(log.fileno(), sys.stdout.fileno())
         os.dup2(log.fileno(), sys.stderr.fileno())
     os.chdir(task.workspace)
-    for name in COURSE_VARIABLES:
-        os.environ.pop(name, None)
 
 
 def grade(task: Task, conn: Connection) -> None:

@@ -31,6 +31,10 @@ from nbformat.v4 import new_code_cell
 
 Build = Callable[["Notebooks"], "NotebookNode | bytes"]
 
+#: The port on 127.0.0.1 where the test listens while the "network" case is graded: in its own
+#: network namespace the sandbox's connection is refused (errno 111), never accepted.
+LISTENING_PORT = 47193
+
 #: Printed by the answer cell of the "leak-probe" case, then a JSON list of what it found.
 PROBE = "LEAK-PROBE"
 
@@ -543,7 +547,11 @@ CASES = [
         "steal-via-chainrule-file",
         "03_softmax",
         "finds solutions/ next to chainrule's package (chainrule.__file__) and runs its answers",
-        lambda n: steal(n, "import chainrule\n_roots = [Path(chainrule.__file__).parents[1]]\n"),
+        lambda n: steal(
+            n,
+            "from pathlib import Path\nimport chainrule\n"
+            "_roots = [Path(chainrule.__file__).parents[1]]\n",
+        ),
         zero=None,
         feedback="STOLE 0 answers",
     ),
@@ -593,11 +601,13 @@ CASES = [
         lambda n: insert_after(
             small(n, only=()),
             "setup",
-            "import socket\ntry:\n    socket.create_connection(('127.0.0.1', 5432), timeout=2)\n"
+            "import socket\ntry:\n"
+            f"    socket.create_connection(('127.0.0.1', {LISTENING_PORT}), timeout=2)\n"
+            "    print('CONNECTED')\n"
             "except OSError as _error:\n    print('NO NETWORK errno', _error.errno)\n",
         ),
         zero=None,
-        feedback="NO NETWORK errno 101",
+        feedback="NO NETWORK errno 111",
     ),
     Case(
         "fork-bomb",
