@@ -42,6 +42,12 @@ c.CourseDirectory.db_url = os.environ.get(
 # an infinite loop in one exercise costs one minute and that exercise's points, not the whole
 # submission. (TrustedExecute inherits Execute's configuration.)
 c.Execute.timeout = 60
+# Validate (the students' button) runs the notebook in a kernel with nbgrader's Execute, and
+# fails a test cell that writes to stderr. Warnings are not failures (grading never counts them),
+# so that kernel prints them to stdout instead (grader/kernel_setup.py).
+c.Execute.extra_arguments = [
+    "--IPKernelApp.exec_lines=__import__('grader.kernel_setup').kernel_setup.warnings_to_stdout()"
+]
 # A student who deletes a test cell gets it back (and graded) instead of "needs manual grading".
 c.OverwriteCells.add_missing_cells = True
 # A renamed or duplicated grade_id makes nbgrader's OverwriteCells fail when it restores missing

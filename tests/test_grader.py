@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from nbgrader import utils
 
 import grader.__main__ as grader_main
-from grader import execute, worker
+from grader import execute, kernel_setup, worker
 from grader.__main__ import _size, main
 from grader.autograde import Outcome, kill_process_tree
 from grader.check import AssignmentCheck, delimited_regions, leaks, stale_release
@@ -299,6 +300,20 @@ def test_release_metadata_is_reduced_to_what_students_need() -> None:
     assert set(notebook.metadata) == {"kernelspec", "language_info"}
     assert notebook.metadata["language_info"] == {"name": "python"}
     assert set(notebook.cells[0].metadata) == {"nbgrader", "tags"}
+
+
+def test_validate_kernel_prints_warnings_on_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    saved = warnings.showwarning
+    try:
+        kernel_setup.warnings_to_stdout()
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.showwarning = kernel_setup._show_warning_on_stdout
+            warnings.warn("careful", RuntimeWarning, stacklevel=1)
+    finally:
+        warnings.showwarning = saved
+    captured = capsys.readouterr()
+    assert "RuntimeWarning: careful" in captured.out and captured.err == ""
 
 
 # -- check ---------------------------------------------------------------------------------
