@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(
 PROBE = """
 import json, os, socket, sys
 seen = {
-    "course": os.path.exists(sys.argv[1]),
+    "course": sorted(os.listdir(sys.argv[1])) if os.path.isdir(sys.argv[1]) else [],
     "solutions": os.path.exists(os.path.join(sys.argv[1], "solutions")),
     "chainrule": __import__("chainrule").__file__,
     "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
@@ -64,15 +64,21 @@ def probe(tmp_path: Path) -> dict:
         command = isolation.wrap(
             [sys.executable, "-c", PROBE, str(REPO), str(port)], writable=[work], workdir=work
         )
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        env = {**os.environ, "PYTHONPATH": str(isolation.PACKAGES), "PYTHONSAFEPATH": "1"}
+        done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
 def test_the_sandbox_sees_the_runtime_but_not_the_course(tmp_path: Path) -> None:
     seen = probe(tmp_path)
-    assert seen["chainrule"] == chainrule.__file__  # chainrule imports, from its own folder
-    assert not seen["solutions"]  # ... but the course root around it holds nothing else
+    # The grader's own chainrule imports, from a folder that does not say where the course is.
+    assert seen["chainrule"] == str(isolation.PACKAGES / "chainrule" / "__init__.py")
+    assert Path(chainrule.__file__).read_bytes()  # (the grader's copy, bound read-only)
+    assert not seen["solutions"]
+    # Of the course folder, only a virtual environment inside it (the runtime) can show.
+    venv = Path(sys.prefix).resolve()
+    assert seen["course"] == ([venv.name] if venv.parent == REPO else [])
     # A private /tmp: only the way down to the sandbox's own folder.
     assert seen["tmp"] == [tmp_path.relative_to("/tmp").parts[0]]
     assert seen["wrote"] is not True  # the runtime is read-only

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 import chainrule
+from grader.trusted.isolation import PACKAGES
 
 
 @functools.cache
@@ -70,7 +71,8 @@ def child_environment(home: Path, pythonpath: str | None) -> dict[str, str]:
     return env
 
 
-def prepare(home: Path) -> dict[str, str]:
-    """Fill the child's empty ``home`` and return the child's whole environment."""
+def prepare(home: Path, isolated: bool) -> dict[str, str]:
+    """Fill the child's empty ``home`` and return the child's whole environment; ``isolated``:
+    the child runs in bubblewrap, which shows it the grader's packages in one folder."""
     _seed_home(home)
-    return child_environment(home, child_pythonpath())
+    return child_environment(home, str(PACKAGES) if isolated else child_pythonpath())

@@ -5,8 +5,9 @@ bubblewrap, where the child sees
 
 * the Python runtime, read-only: ``/usr`` (and the ``/bin``, ``/lib`` links of a merged-usr
   system), the interpreter's installation (``sys.base_prefix``), the environment it runs in
-  (``sys.prefix``: the venv and its site-packages), and the package directories of
-  ``chainrule`` and ``grader`` (never the course root that holds them);
+  (``sys.prefix``: the venv and its site-packages), and the grader's own ``chainrule`` and
+  ``grader`` packages under :data:`PACKAGES` (``PYTHONPATH``), so that neither the course root
+  that holds them nor its path is there;
 * its own working directory and home (the only places it can write), on a private ``/tmp``;
 * its own ``/proc`` and ``/dev``, in a PID namespace of its own (it cannot see or signal the
   grader), with no network (not even loopback), no IPC or UTS with the host, a new session (no
@@ -34,6 +35,8 @@ import grader
 PACKAGE = "bubblewrap"
 #: The user and group the child runs as when the grader runs as root.
 NOBODY = 65534
+#: Where the sandbox sees the grader's ``chainrule`` and ``grader`` packages (its PYTHONPATH).
+PACKAGES = Path("/sandbox/packages")
 
 
 class IsolationUnavailable(RuntimeError):
@@ -52,11 +55,18 @@ def _system_links() -> list[str]:
     return arguments
 
 
+def packages() -> dict[Path, Path]:
+    """The grader's own ``chainrule`` and ``grader`` folders, and where the sandbox sees them."""
+    return {
+        Path(module.__file__).resolve().parent: PACKAGES / module.__name__
+        for module in (chainrule, grader)
+    }
+
+
 def runtime_paths() -> list[Path]:
     """The directories of the Python runtime the child reads: never the course root."""
-    packages = [Path(chainrule.__file__).resolve().parent, Path(grader.__file__).resolve().parent]
     prefixes = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
-    roots = sorted({*prefixes, *packages} - {Path("/usr"), Path("/")})
+    roots = sorted(prefixes - {Path("/usr"), Path("/")})
     # A prefix inside another bound directory (a venv under /usr/local...) needs no bind of its own.
     return [p for p in roots if not any(q != p and q in p.parents for q in roots)]
 
@@ -89,16 +99,17 @@ def wrap(command: Sequence[str], *, writable: Sequence[Path], workdir: Path) -> 
     ]
     if os.path.exists("/etc/ld.so.cache"):
         arguments += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
-    binds = [("--ro-bind", path) for path in runtime_paths()]
-    binds += [("--bind", Path(path)) for path in writable]
+    binds = [("--ro-bind", path, path) for path in runtime_paths()]
+    binds += [("--ro-bind", path, seen) for path, seen in packages().items()]
+    binds += [("--bind", Path(path), Path(path)) for path in writable]
     made: set[Path] = {Path("/"), Path("/tmp")}
-    for option, path in binds:
+    for option, path, seen in binds:
         # bubblewrap makes missing parents 0700: an unprivileged child could not reach inside
-        for parent in reversed(path.parents):
+        for parent in reversed(seen.parents):
             if parent not in made:
                 made.add(parent)
                 arguments += ["--perms", "0755", "--dir", str(parent)]
-        arguments += [option, str(path), str(path)]
+        arguments += [option, str(path), str(seen)]
     if os.geteuid() != 0:
         arguments += ["--cap-drop", "ALL"]
     return [*arguments, "--chdir", str(workdir), "--", *command]

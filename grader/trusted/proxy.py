@@ -115,7 +115,7 @@ class Sandbox:
         self._channel: protocol.Channel | None = None
         self._deadline = deadline
         self._exports: dict[int, object] = {}
-        self._env = environment.prepare(home)
+        self._env = environment.prepare(home, isolated)
 
     # -- the child process ------------------------------------------------------------------
 
