@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from html_text import page_text
-from submissions.corpus import CASES, LISTENING_PORT, PROBE, Case, Notebooks, write
+from submissions.corpus import CASES, PROBE, Case, Notebooks, write
 
 from grader.__main__ import main
 from grader.course import CONFIG_FILE, Course
@@ -50,7 +50,10 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
     shutil.copy(REPO / CONFIG_FILE, root / CONFIG_FILE)
     for assignment in assignments:
         shutil.copytree(REPO / "solutions" / assignment, root / "solutions" / assignment)
-    with pytest.MonkeyPatch.context() as patch:
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        socket.create_server(("127.0.0.1", 0)) as listening,  # what "network" must not reach
+    ):
         patch.delenv("CHAINRULE_DB_URL", raising=False)
         assert main(["--course", str(root), "release", *assignments]) == 0
         course = Course(root)
@@ -59,7 +62,8 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
                 *(
                     nbformat.read(course.notebook_paths(step, assignment)[0], as_version=4)
                     for step in ("source", "release")
-                )
+                ),
+                listening_port=listening.getsockname()[1],
             )
             for assignment in assignments
         }
@@ -68,10 +72,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
             folder.mkdir(parents=True)
             write(case, notebooks[case.assignment], folder)
         limits = ["--cell-timeout", str(CELL_TIMEOUT), "--timeout", str(TIMEOUT)]
-        with socket.create_server(("127.0.0.1", LISTENING_PORT)):  # what "network" must not reach
-            assert (
-                main(["--course", str(root), "autograde", "--jobs", "2", "--quiet", *limits]) == 0
-            )
+        assert main(["--course", str(root), "autograde", "--jobs", "2", "--quiet", *limits]) == 0
         assert main(["--course", str(root), "feedback"]) == 0
     points = {
         assignment: {

@@ -31,10 +31,6 @@ from nbformat.v4 import new_code_cell
 
 Build = Callable[["Notebooks"], "NotebookNode | bytes"]
 
-#: The port on 127.0.0.1 where the test listens while the "network" case is graded: in its own
-#: network namespace the sandbox's connection is refused (errno 111), never accepted.
-LISTENING_PORT = 47193
-
 #: Printed by the answer cell of the "leak-probe" case, then a JSON list of what it found.
 PROBE = "LEAK-PROBE"
 
@@ -45,6 +41,9 @@ class Notebooks:
 
     source: NotebookNode
     release: NotebookNode
+    listening_port: int = 0
+    """A port on 127.0.0.1 where the test listens while grading: in its own network namespace
+    the sandbox's connection to it is refused (errno 111), never accepted."""
 
 
 @dataclass(frozen=True)
@@ -602,7 +601,7 @@ CASES = [
             small(n, only=()),
             "setup",
             "import socket\ntry:\n"
-            f"    socket.create_connection(('127.0.0.1', {LISTENING_PORT}), timeout=2)\n"
+            f"    socket.create_connection(('127.0.0.1', {n.listening_port}), timeout=2)\n"
             "    print('CONNECTED')\n"
             "except OSError as _error:\n    print('NO NETWORK errno', _error.errno)\n",
         ),
