@@ -1,4 +1,5 @@
-# The two commands of the course: `make lab` (students) and `make test` (everyone, and CI).
+# The two commands of the course: `make lab` (the course as students see it) and `make test`
+# (everyone, and CI). Students get the student edition (`make student-edition`), not this.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin

@@ -197,3 +197,9 @@ def test_validate_in_the_edition_runs_the_visible_tests_and_ignores_warnings(
 
     stub = validate(edition, edition / "lectures/01_derivatives/01_derivatives.ipynb")
     assert "VALIDATION FAILED" in stub.stdout and "NotImplementedError" in stub.stdout
+
+
+def test_the_hub_config_of_the_deploy_guide_runs_the_editions_kernel_setup() -> None:
+    config = (REPO / "grader" / "edition" / "nbgrader_config.py").read_text().splitlines()
+    (line,) = [line.strip() for line in config if "--IPKernelApp.exec_lines=" in line]
+    assert line in (REPO / "docs" / "deploy.md").read_text()

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from answers import answer_exercises
-from lab_server import TOKEN, free_port, serving
+from lab_server import MAKE_LAB_ARGS, TOKEN, free_port, serving
 
 from browser.conftest import REPO
 from browser.jupyterlab import PNG_SIGNATURE, Lab, LabServer
@@ -86,15 +86,7 @@ def edition(tmp_path: Path) -> Path:
 def make_lab(edition: Path, tmp_path: Path) -> Iterator[LabServer]:
     """``make lab`` running in the edition."""
     port = free_port()
-    lab_args = [
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={TOKEN}",
-        "--LabApp.expose_app_in_browser=True",  # lets the tests read the notebook's state
-    ]
-    command = ["make", "--no-print-directory", "lab", f"PORT={port}"]
-    command += [f"LAB_ARGS={' '.join(lab_args)}"]
+    command = ["make", "--no-print-directory", "lab", f"PORT={port}", f"LAB_ARGS={MAKE_LAB_ARGS}"]
     base = f"http://127.0.0.1:{port}"
     ready = f"{base}/api/status?token={TOKEN}"
     env = outside_environment(tmp_path)
