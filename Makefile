@@ -1,4 +1,5 @@
-# The two commands of the course: `make lab` (students) and `make test` (everyone, and CI).
+# The two commands of the course: `make lab` (the course as students see it) and `make test`
+# (everyone, and CI). Students get the student edition (`make student-edition`), not this.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -19,9 +20,9 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # migrate a gradebook) must be found on PATH by every command below and their subprocesses.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: lab test lint format bench html clean-venv
+.PHONY: lab test lint format bench html student-edition clean-venv
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-student.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -r requirements.txt -e .
@@ -57,6 +58,12 @@ bench: $(STAMP)
 ## html: the lectures as static HTML, figures and math included, in build/html/ (index.html)
 html: $(STAMP)
 	$(BIN)/python -m grader html --to build/html
+
+## student-edition: what students and Binder get, in $(EDITION)/ (push it as its own repository):
+## lectures/, chainrule, their set-up; no answer, no hidden test (python -m grader publish)
+EDITION ?= build/student
+student-edition: $(STAMP)
+	$(BIN)/python -m grader publish $(EDITION)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -8,6 +8,7 @@
     export     grades CSV (nbgrader export) and a histogram of scores per exercise
     html       a static HTML reading copy of the lectures, outputs included (make html)
     lab-copy   the student's working copy of lectures/ that make lab serves (never overwrites)
+    publish    the student edition: lectures/, chainrule, set-up; no answer or hidden test
 
 Run it from the course root (the directory of nbgrader_config.py) or pass --course.
 """
@@ -29,6 +30,7 @@ from grader.export import export
 from grader.feedback import feedback
 from grader.html import build_html
 from grader.labcopy import working_copy
+from grader.publish import publish
 from grader.release import release
 from grader.submissions import find_submissions, not_graded
 from grader.trusted import isolation
@@ -194,6 +196,13 @@ def run_lab_copy(course: Course, args: argparse.Namespace) -> int:
     return 0
 
 
+def run_publish(course: Course, args: argparse.Namespace) -> int:
+    """``publish DIR``: the student edition written into DIR."""
+    files = publish(course, args.destination.resolve())
+    print(f"publish: the student edition, {len(files)} files, in {args.destination}/")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(
@@ -299,6 +308,16 @@ def build_parser() -> argparse.ArgumentParser:
         "copy the release files a student's working folder lacks into it (never overwrites)",
     )
     sub.add_argument("--to", type=Path, required=True, help="the working folder, e.g. work")
+
+    sub = command(
+        "publish", run_publish, "write the student edition, to push as its own repository"
+    )
+    sub.add_argument(
+        "destination",
+        type=Path,
+        metavar="DIR",
+        help="a new or empty folder, or an earlier edition (all but its .git is replaced)",
+    )
     return parser
 
 

@@ -20,6 +20,17 @@ from pathlib import Path
 import pytest
 
 TOKEN = "chainrule-test"
+#: ``LAB_ARGS`` of a test's ``make lab``: no browser, loopback only, no other port, the test's
+#: token, and the app exposed so that the tests can read the notebook's state.
+MAKE_LAB_ARGS = " ".join(
+    [
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={TOKEN}",
+        "--LabApp.expose_app_in_browser=True",
+    ]
+)
 #: Seconds a server may take to answer its first request (a cold start on a loaded machine).
 START_TIMEOUT = 90
 

@@ -43,6 +43,19 @@ _IMAGE_BYTES = """async (img) => {
 }"""
 
 
+#: What the open notebook's kernel prints on stdout running the code given, without a cell.
+_KERNEL_STDOUT = """async (code) => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const future = kernel.requestExecute({code, silent: false, store_history: false});
+  let text = '';
+  future.onIOPub = (msg) => {
+    if (msg.header.msg_type === 'stream' && msg.content.name === 'stdout') text += msg.content.text;
+  };
+  await future.done;
+  return text;
+}"""
+
+
 @dataclass(frozen=True)
 class LabServer:
     """A running JupyterLab: base ``url``, ``token`` and its ``root`` folder."""
@@ -110,6 +123,10 @@ class Lab:
         (cell,) = [c for c in self.page.evaluate(_CODE_CELLS) if c["gradeId"] == grade_id]
         return cell["errors"]
 
+    def kernel_stdout(self, code: str) -> str:
+        """What the open notebook's kernel prints on stdout running ``code`` (no cell added)."""
+        return self.page.evaluate(_KERNEL_STDOUT, code)
+
     def save(self) -> None:
         """File > Save (Ctrl+S); wait until the notebook is saved."""
         self.page.keyboard.press("Control+s")
@@ -142,6 +159,19 @@ class Lab:
                 return current
             previous = current
         pytest.fail(f"the figure did not change within {STEP_TIMEOUT} s of moving the slider")
+
+    def move_slider(self, label: str, presses: int) -> tuple[bytes, bytes]:
+        """Move the handle of the slider ``label`` by ``presses`` ArrowRight keys; return the
+        last picture of its cell output before and once redrawn (fail if it never is)."""
+        slider = self.slider(label)
+        figure = self.output_of(slider).locator("img").last
+        value = slider.locator(".widget-readout").inner_text()
+        before = self.image_bytes(figure)
+        slider.locator(".noUi-handle").focus()
+        for _ in range(presses):
+            self.page.keyboard.press("ArrowRight")
+        assert slider.locator(".widget-readout").inner_text() != value, f"{label} did not move"
+        return before, self.settled_image(figure, before)
 
     def replace_line(self, cell_first_line: str, line: str, text: str) -> None:
         """In the code cell starting with ``cell_first_line``, select the line showing ``line``

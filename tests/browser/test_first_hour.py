@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import nbformat
 import pytest
 from answers import exercises, first_answer
-from lab_server import TOKEN, free_port, serving
+from lab_server import MAKE_LAB_ARGS, TOKEN, free_port, serving
 
 from browser.conftest import REPO
 from browser.jupyterlab import Lab, LabServer
@@ -56,15 +56,8 @@ def make_lab(clone: Path, tmp_path: Path) -> Iterator[tuple[LabServer, dict[str,
     """``make lab`` running in ``clone``; the server and the environment it was started with."""
     venv = Path(sys.prefix)
     port = free_port()
-    lab_args = [
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={TOKEN}",
-        "--LabApp.expose_app_in_browser=True",  # lets the tests read the notebook's state
-    ]
     command = ["make", "--no-print-directory", "lab", f"VENV={venv}", f"PORT={port}"]
-    command += ["-o", f"{venv}/.chainrule-installed", f"LAB_ARGS={' '.join(lab_args)}"]
+    command += ["-o", f"{venv}/.chainrule-installed", f"LAB_ARGS={MAKE_LAB_ARGS}"]
     env = {k: v for k, v in os.environ.items() if k != "CHAINRULE_DB_URL"}
     env["JUPYTERLAB_SETTINGS_DIR"] = str(tmp_path / "settings")  # a new user's: empty
     env["JUPYTERLAB_WORKSPACES_DIR"] = str(tmp_path / "workspaces")
