@@ -9,7 +9,7 @@ run per assignment, the two in parallel (tests/wrong_answers.py). About a minute
 
 from __future__ import annotations
 
-from wrong_answers import Mistake, mistakes_test
+from wrong_answers import Mistake, mistakes_test, visible_mistakes_test
 
 # assignment -> student -> (solution cell, test cell it must fail, text in that solution cell,
 # the same text with the mistake). Every other test cell must keep its full points.
@@ -52,3 +52,4 @@ MISTAKES: dict[str, dict[str, Mistake]] = {
 
 
 test_each_mistake_loses_the_points_of_its_exercise_only = mistakes_test(MISTAKES)
+test_each_mistake_fails_its_visible_test = visible_mistakes_test(MISTAKES)
