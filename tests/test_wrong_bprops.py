@@ -23,6 +23,24 @@ MISTAKES: dict[str, dict[str, Mistake]] = {
             "E = np.exp(A - A.max(axis=1, keepdims=True))",
             "E = np.exp(A)",
         ),
+        "softmax_max_without_keepdims": (
+            "softmax",
+            "test_softmax",
+            "A.max(axis=1, keepdims=True)",
+            "A.max(axis=1)",
+        ),
+        "softmax_max_over_the_whole_batch": (
+            "softmax",
+            "test_softmax",
+            "A.max(axis=1, keepdims=True)",
+            "A.max()",
+        ),
+        "softmax_normalized_over_the_whole_batch": (
+            "softmax",
+            "test_softmax",
+            "E / E.sum(axis=1, keepdims=True)",
+            "E / E.sum()",
+        ),
         "log_of_softmax": (
             "log_softmax",
             "test_log_softmax",
