@@ -168,6 +168,8 @@ def check_gradient(
     tol: float = 1e-7,
     h: float = 1e-5,
     inputs: Mapping[str, Any] | None = None,
+    point: str = "x",
+    batch_size: int | None = None,
 ) -> None:
     """Assert that ``grad_fn(x)`` is the gradient of the scalar function ``f`` at ``x``.
 
@@ -193,6 +195,11 @@ def check_gradient(
         Finite-difference step.
     inputs
         Optional mapping of inputs to show in the message (``x`` itself is always shown).
+    point
+        The name under which the message shows ``x``, e.g. ``"theta"`` or ``"W1"``.
+    batch_size
+        N when ``f`` is a mean over a batch of N examples: a gradient off by exactly N or 1/N
+        then gets the hint that the 1/N of the mean is missing or doubled.
 
     Raises
     ------
@@ -201,10 +208,10 @@ def check_gradient(
         the message gives the worst entry (analytic vs numeric) and any hint from ``diagnose``.
     """
     x = np.asarray(x, dtype=float)
-    shown = {"x": x, **(inputs or {})}
+    shown = {point: x, **(inputs or {})}
     analytic = _as_float_array(grad_fn(x.copy()), name=name, inputs=shown)
     numeric = gradcheck.numerical_gradient(f, x.copy(), h=h)
-    hint = gradcheck.diagnose(analytic, numeric)
+    hint = gradcheck.diagnose(analytic, numeric, batch_size=batch_size)
     _check_shape(analytic, numeric, name=name, inputs=shown, hint=hint)
     error = gradcheck.rel_error(analytic, numeric)
     if error <= tol:
@@ -278,17 +285,29 @@ def check_computed_gradient(
     h: float = 1e-5,
     inputs: Mapping[str, Any] | None = None,
     mistakes: Mapping[str, Any] | None = None,
+    point: str = "x",
+    batch_size: int | None = None,
 ) -> None:
     """:func:`check_gradient` for a gradient the code under test has already computed.
 
     ``got`` is compared with the central-difference gradient of ``f`` at ``x`` (the message
-    calls the point ``x`` whatever it stands for, e.g. a weight matrix). It suits gradients a
-    box leaves in its ``grads`` during ``bprop``, and functions the test calls once itself (to
+    calls the point ``point``, ``x`` unless told, e.g. ``"W1"``). It suits gradients a box
+    leaves in its ``grads`` during ``bprop``, and functions the test calls once itself (to
     watch their inputs) instead of through ``grad_fn``. ``mistakes`` as in
-    :func:`known_mistakes`.
+    :func:`known_mistakes`; ``point`` and ``batch_size`` as in :func:`check_gradient`.
     """
     with known_mistakes(got, mistakes):
-        check_gradient(f, lambda _point: got, x, name=name, tol=tol, h=h, inputs=inputs)
+        check_gradient(
+            f,
+            lambda _point: got,
+            x,
+            name=name,
+            tol=tol,
+            h=h,
+            inputs=inputs,
+            point=point,
+            batch_size=batch_size,
+        )
 
 
 def check_box(
@@ -347,11 +366,12 @@ def check_box(
             box.grads[key],
             lambda v, key=key: float(np.sum(R * forward(x, {**params, key: v}))),
             value,
-            name=f"{name}.grads[{key!r}] after bprop (x below is {key})",
+            name=f"{name}.grads[{key!r}] after bprop",
             tol=tol,
             h=h,
             inputs={"grad_out": R},
             mistakes=mistakes.get(key),
+            point=key,
         )
 
 

@@ -121,11 +121,19 @@ def rel_error(a: np.ndarray | float, b: np.ndarray | float) -> float:
     return float(np.max(np.abs(a - b)) / max(1e-8, float(np.max(np.abs(a) + np.abs(b)))))
 
 
-def diagnose(analytic: np.ndarray, numeric: np.ndarray, tol: float = 1e-6) -> str:
+def diagnose(
+    analytic: np.ndarray,
+    numeric: np.ndarray,
+    tol: float = 1e-6,
+    *,
+    batch_size: int | None = None,
+) -> str:
     """A hint naming a common backprop mistake whose pattern the analytic gradient shows, or "".
 
-    Recognized: a transposed matrix, a flipped sign, a constant factor (e.g. N from a
-    forgotten or doubled 1/N average), and entries that are zero where they should not be.
+    Recognized: a transposed matrix, a flipped sign, a constant factor, and entries that are zero
+    where they should not be. A factor is blamed on the batch mean only when the gradient is that
+    of a mean over ``batch_size`` = N > 1 examples and the factor is N (the 1/N left out) or 1/N
+    (divided twice); otherwise the hint names the factor alone.
     """
     analytic = np.asarray(analytic, dtype=np.float64)
     numeric = np.asarray(numeric, dtype=np.float64)
@@ -146,10 +154,12 @@ def diagnose(analytic: np.ndarray, numeric: np.ndarray, tol: float = 1e-6) -> st
     if abs(scale) > tol and rel_error(analytic, scale * numeric) < tol:
         factor = 1.0 / scale if abs(scale) < 1 else scale
         direction = "too small" if abs(scale) < 1 else "too large"
-        return (
-            f"off by a constant factor: {direction} by {abs(factor):.4g}"
-            " (did you average over the batch, or average twice?)"
-        )
+        text = f"off by a constant factor: {direction} by {abs(factor):.4g}"
+        if batch_size is not None and batch_size > 1 and np.isclose(abs(factor), batch_size):
+            if abs(scale) > 1:
+                return f"{text} = N, the batch size: the 1/N of the mean over the batch is missing"
+            return f"{text} = N, the batch size: the mean over the batch is taken twice"
+        return text
     return ""
 
 
@@ -172,11 +182,14 @@ class EntryCheck:
         return f"{text} ({self.hint})" if self.hint else text
 
 
-def compare(name: str, analytic: np.ndarray, numeric: np.ndarray) -> EntryCheck:
-    """Compare an analytic gradient with a numeric one and locate the worst entry."""
+def compare(
+    name: str, analytic: np.ndarray, numeric: np.ndarray, *, batch_size: int | None = None
+) -> EntryCheck:
+    """Compare an analytic gradient with a numeric one and locate the worst entry
+    (``batch_size`` as in :func:`diagnose`)."""
     analytic = np.asarray(analytic, dtype=np.float64)
     numeric = np.asarray(numeric, dtype=np.float64)
-    hint = diagnose(analytic, numeric)
+    hint = diagnose(analytic, numeric, batch_size=batch_size)
     if analytic.shape != numeric.shape:
         return EntryCheck(name, np.inf, (), np.nan, np.nan, hint)
     if numeric.size == 0:
@@ -302,8 +315,9 @@ def check_module(
     analytic = {"input": np.array(grad_x, dtype=np.float64)}
     analytic.update({name: np.array(g, dtype=np.float64) for name, g in module.grads.items()})
     targets = {"input": x, **module.params}
+    batch_size = None if y is None else len(x)  # a loss module's output is a batch mean
     checks = tuple(
-        compare(name, analytic[name], _gradient_in_place(loss, array, h))
+        compare(name, analytic[name], _gradient_in_place(loss, array, h), batch_size=batch_size)
         for name, array in targets.items()
     )
     return GradCheckReport(checks)

@@ -188,6 +188,34 @@ class LeakyReLU(Module):
         return f"LeakyReLU(slope={self.slope})"
 
 
+class PReLU(Module):
+    """Parametric ReLU with a learned slope: h = a if a > 0 else α a, one α for the whole box.
+
+    params: ``alpha``, shape (); bprop returns ∂L/∂a = G ⊙ g'(a) with g'(a) = 1 or α, and sets
+    grads["alpha"] = ∂L/∂α = Σ over the entries with a <= 0 of G ⊙ a (summed over the batch:
+    the incoming gradient G already carries the 1/N of a mean loss).
+    """
+
+    def __init__(self, alpha: float = 0.25) -> None:
+        super().__init__()
+        self.params = {"alpha": np.array(float(alpha))}
+        self._a: np.ndarray | None = None
+
+    def fprop(self, x: np.ndarray) -> np.ndarray:
+        self._a = as_float_array(x, "x")
+        return np.where(self._a > 0, self._a, self.params["alpha"] * self._a)
+
+    def bprop(self, grad_out: np.ndarray) -> np.ndarray:
+        a = self._cached(self._a)
+        G = self._grad_like(grad_out, a.shape)
+        negative = a <= 0
+        self.grads = {"alpha": np.array(np.sum(G * a * negative))}
+        return G * np.where(negative, self.params["alpha"], 1.0)
+
+    def __repr__(self) -> str:
+        return f"PReLU(alpha={float(self.params['alpha']):g})"
+
+
 class Dropout(Module):
     """Inverted dropout: in training, h = x ⊙ m / (1 - p) with m_i ~ Bernoulli(1 - p).
 

@@ -156,3 +156,19 @@ def test_check_gradient_gives_copies_of_x(rng: np.random.Generator) -> None:
 def test_check_gradient_rejects_none() -> None:
     with pytest.raises(AssertionError, match="grad returned None"):
         check_gradient(lambda v: float(np.sum(v)), lambda v: None, np.ones(2), name="grad")
+
+
+def test_check_gradient_names_the_point_and_the_missing_batch_mean():
+    X = np.arange(6.0).reshape(3, 2)
+
+    def loss(theta):
+        return float(np.mean((X @ theta) ** 2))
+
+    def summed_grad(theta):  # forgets the 1/N of the mean
+        return 2 * X.T @ (X @ theta)
+
+    with pytest.raises(AssertionError) as error:
+        check_gradient(loss, summed_grad, np.ones(2), name="g", point="theta", batch_size=3)
+    message = str(error.value)
+    assert "theta = array" in message and "  x = " not in message
+    assert "1/N of the mean over the batch is missing" in message

@@ -85,6 +85,15 @@ def test_diagnose_names_common_mistakes():
     assert diagnose(g + np.eye(3, 4), g) == ""  # no known pattern: no guess
 
 
+def test_diagnose_blames_the_batch_mean_only_for_a_batch_of_that_size():
+    g = np.arange(1.0, 13.0).reshape(3, 4)
+    assert "batch" not in diagnose(2 * g, g)  # one example: a factor, nothing about batches
+    assert "batch" not in diagnose(2 * g, g, batch_size=5)  # a factor that is not N
+    assert "1/N of the mean over the batch is missing" in diagnose(5 * g, g, batch_size=5)
+    assert "mean over the batch is taken twice" in diagnose(g / 5, g, batch_size=5)
+    assert "batch" not in diagnose(5 * g, g, batch_size=1)
+
+
 class _WrongLinear(layers.Linear):
     """A Linear whose weight gradient forgets one row: check_module must point at it."""
 

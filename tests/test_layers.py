@@ -151,3 +151,23 @@ def test_bprop_checks_the_gradient_shape():
     lin.fprop(np.zeros((4, 3)))
     with pytest.raises(ValueError, match=r"grad_out must have the output's shape \(4, 2\)"):
         lin.bprop(np.zeros((2, 4)))
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (7, 2), (2, 3, 4)])
+def test_prelu_gradients_match_finite_differences(shape: tuple[int, ...]) -> None:
+    rng = np.random.default_rng(sum(shape))
+    box = layers.PReLU(alpha=float(rng.uniform(0.05, 0.5)))
+    x = rng.uniform(0.01, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)  # off the kink
+    report = check_module(box, x, rng=rng)
+    assert report.passed(1e-7), str(report)
+    assert set(box.grads) == {"alpha"} and np.shape(box.grads["alpha"]) == ()
+
+
+def test_prelu_is_relu_at_alpha_0_and_identity_at_alpha_1() -> None:
+    x = np.array([[-2.0, -0.5, 0.0, 1.5]])
+    np.testing.assert_array_equal(layers.PReLU(0.0).fprop(x), np.maximum(x, 0))
+    np.testing.assert_array_equal(layers.PReLU(1.0).fprop(x), x)
+    box = layers.PReLU(0.1)
+    box.fprop(x)
+    np.testing.assert_allclose(box.bprop(np.ones_like(x)), [[0.1, 0.1, 0.1, 1.0]])
+    assert box.grads["alpha"] == pytest.approx(-2.5)  # sum of the non-positive inputs

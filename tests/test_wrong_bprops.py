@@ -11,7 +11,7 @@ minute.
 
 from __future__ import annotations
 
-from wrong_answers import Mistake, mistakes_test
+from wrong_answers import Mistake, mistakes_test, visible_mistakes_test
 
 # assignment -> student -> (solution cell, test cell it must fail, text in that solution cell,
 # the same text with the mistake). Every other test cell must keep its full points.
@@ -22,6 +22,24 @@ MISTAKES: dict[str, dict[str, Mistake]] = {
             "test_softmax",
             "E = np.exp(A - A.max(axis=1, keepdims=True))",
             "E = np.exp(A)",
+        ),
+        "softmax_max_without_keepdims": (
+            "softmax",
+            "test_softmax",
+            "A.max(axis=1, keepdims=True)",
+            "A.max(axis=1)",
+        ),
+        "softmax_max_over_the_whole_batch": (
+            "softmax",
+            "test_softmax",
+            "A.max(axis=1, keepdims=True)",
+            "A.max()",
+        ),
+        "softmax_normalized_over_the_whole_batch": (
+            "softmax",
+            "test_softmax",
+            "E / E.sum(axis=1, keepdims=True)",
+            "E / E.sum()",
         ),
         "log_of_softmax": (
             "log_softmax",
@@ -115,3 +133,4 @@ MISTAKES: dict[str, dict[str, Mistake]] = {
 
 
 test_each_mistake_loses_the_points_of_its_exercise_only = mistakes_test(MISTAKES)
+test_each_mistake_fails_its_visible_test = visible_mistakes_test(MISTAKES)

@@ -13,6 +13,8 @@ submissions: grading does not need them, and the runs are much shorter without t
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import subprocess
@@ -138,6 +140,81 @@ def grade_mistakes(
                 for student in ["solution", "blank", *mistakes[assignment]]
             }
     return result
+
+
+def visible_part(test: str) -> str:
+    """The source of a test cell as released: without the hidden-test block."""
+    lines, hidden = [], False
+    for line in test.splitlines():
+        if "### BEGIN HIDDEN TESTS" in line:
+            hidden = True
+        elif "### END HIDDEN TESTS" in line:
+            hidden = False
+        elif not hidden:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def failing_visible_tests(assignment: str, edit: tuple[str, str, str] | None = None) -> dict:
+    """Test cell -> failure message, for the visible tests of ``assignment`` that fail when its
+    setup, solution and test cells (visible parts) run in order in a fresh namespace of this
+    process, the solution cell ``edit[0]`` having ``edit[1]`` replaced with ``edit[2]``. The demo
+    cells do not run: no test may depend on them (README, "Writing tests")."""
+    folder = ROOT / "solutions" / assignment
+    notebook = nbformat.read(folder / f"{assignment}.ipynb", as_version=4)
+    namespace: dict = {"__name__": "__main__"}
+    failures = {}
+    cwd = Path.cwd()
+    os.chdir(folder)
+    try:
+        for cell in notebook.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if cell.cell_type != "code" or not meta:
+                continue
+            source = cell.source
+            if edit and grade_id(cell) == edit[0]:
+                assert edit[1] in source, f"{edit[1]!r} not in solution cell {edit[0]}"
+                source = source.replace(edit[1], edit[2])
+            if meta.get("grade") and not meta.get("solution"):
+                try:
+                    with contextlib.redirect_stdout(io.StringIO()):
+                        exec(compile(visible_part(source), grade_id(cell), "exec"), namespace)
+                except Exception as error:  # noqa: BLE001 - any failure fails the test
+                    failures[grade_id(cell)] = f"{type(error).__name__}: {error}"
+            else:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    exec(compile(source, grade_id(cell) or "cell", "exec"), namespace)
+    finally:
+        os.chdir(cwd)
+    return failures
+
+
+def visible_mistakes_test(
+    mistakes: Mapping[str, Mapping[str, Mistake]],
+) -> Callable[[str, str], None]:
+    """The fast test of a ``test_wrong_*`` module: the solution passes every visible test, and
+    each mistake fails the visible test of its own exercise and no other one."""
+    cases = [("solution", assignment, None) for assignment in mistakes] + [
+        (student, assignment, mistake)
+        for assignment, students in mistakes.items()
+        for student, mistake in students.items()
+    ]
+
+    @pytest.mark.parametrize(
+        ("student", "assignment", "mistake"), cases, ids=[f"{a}-{s}" for s, a, _ in cases]
+    )
+    def test(student: str, assignment: str, mistake: Mistake | None) -> None:
+        if mistake is None:
+            assert failing_visible_tests(assignment) == {}
+            return
+        cell, failing, right, wrong = mistake
+        failures = failing_visible_tests(assignment, (cell, right, wrong))
+        assert set(failures) == {failing}, (
+            f"{student} should fail the visible {failing} only; failed: {failures}"
+        )
+        assert "Error: " in failures[failing]  # a message, never a bare AssertionError
+
+    return test
 
 
 def expected_scores(assignment: str, mistakes: Mapping[str, Mistake]) -> dict[str, dict]:
