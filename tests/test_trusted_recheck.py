@@ -7,6 +7,7 @@ they target with a message saying why.
 
 from __future__ import annotations
 
+import base64
 import json
 import signal
 import subprocess
@@ -20,7 +21,7 @@ import pytest
 import trusted_notebooks as toy
 from nbformat.v4 import new_code_cell, new_notebook
 
-from grader.trusted import environment, proxy
+from grader.trusted import environment, proxy, sandbox
 from grader.trusted import recheck as trusted
 from grader.trusted.recheck import recheck
 
@@ -429,3 +430,37 @@ def test_the_sandbox_dies_with_the_grader(tmp_path: Path) -> None:
     grader.wait()
     gone, alive = psutil.wait_procs(children, timeout=10)
     assert not alive
+
+
+def test_output_past_the_budget_is_dropped_where_it_is_produced() -> None:
+    outputs = sandbox.Outputs(10)
+    outputs.begin(0)
+    outputs.stream("stdout", "abc")
+    outputs.stream("stdout", "x" * 10**6)
+    outputs.stream("stdout", "more")
+    outputs.end()
+    outputs.begin(1)
+    outputs.add({"output_type": "display_data", "data": {"text/plain": "big"}, "metadata": {}})
+    outputs.add({"output_type": "error", "ename": "E", "evalue": "kept", "traceback": []})
+    outputs.end()
+    first, second = (found for _, found in outputs.report())
+    assert first == [
+        {"output_type": "stream", "name": "stdout", "text": "abc" + "x" * 7 + sandbox.TRUNCATED}
+    ]
+    assert [o["output_type"] for o in second] == ["stream", "error"]  # the note, then the error
+
+
+def test_the_outputs_of_each_cell_come_back_for_the_autograded_notebook(tmp_path: Path) -> None:
+    source = toy.write(tmp_path / "source.ipynb", toy.source_notebook())
+    cells = [
+        new_code_cell("print('hello')\n1 + 1"),
+        new_code_cell("import matplotlib.pyplot as plt\nplt.plot([0, 1])\nplt.show()"),
+        new_code_cell("raise ValueError('shown to the student')"),
+    ]
+    run = trusted.run_submission(cells, source)
+    text, result = run.outputs[0]
+    assert (text.text, result.data["text/plain"]) == ("hello\n", "2")
+    (figure,) = [o for o in run.outputs[1] if o.output_type == "display_data"]
+    assert base64.b64decode(figure.data["image/png"]).startswith(b"\x89PNG")
+    (error,) = run.outputs[2]
+    assert (error.ename, error.evalue) == ("ValueError", "shown to the student")

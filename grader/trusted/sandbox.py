@@ -44,60 +44,61 @@ class Outputs:
     """The outputs of the notebook's cells, as nbformat output dicts, in a budget of characters.
 
     While a cell runs (:meth:`begin`), streams, displays, results and errors are kept for it; the
-    grader writes them into the autograded notebook. Text past the budget is dropped where it is
-    produced, so a cell that prints 100 MB costs no more time than one that prints 1 MB.
+    grader writes them into the autograded notebook. Output past the budget is dropped where it
+    is produced (a note says so, once per cell), so a cell that prints 100 MB costs no more time
+    than one that prints 1 MB.
     """
 
     def __init__(self, limit: int) -> None:
         self.left = limit
         self.cells: dict[int, list[dict[str, Any]]] = {}
         self.current: list[dict[str, Any]] | None = None
+        self._cut: set[int] = set()
+        self._index = -1
 
     def begin(self, index: int) -> None:
+        self._index = index
         self.current = self.cells.setdefault(index, [])
 
     def end(self) -> None:
         self.current = None
 
-    def _take(self, text: str) -> str:
-        """The part of ``text`` the budget allows, with a note where it was cut."""
-        kept = text[: max(self.left, 0)]
-        self.left -= len(text)
-        if len(kept) < len(text):
-            kept += TRUNCATED
-        return kept
+    def _note_cut(self) -> None:
+        """Say once in the running cell that its output was cut."""
+        if self._index not in self._cut:
+            self._cut.add(self._index)
+            self._append_stream("stdout", TRUNCATED)
 
-    def stream(self, name: str, text: str) -> None:
+    def _append_stream(self, name: str, text: str) -> None:
         assert self.current is not None
-        if self.left <= 0 and not (self.current and self.current[-1].get("cut")):
-            self.current.append({"output_type": "stream", "name": name, "text": TRUNCATED})
-            self.current[-1]["cut"] = True
-            return
-        if self.left <= 0:
-            return
-        text = self._take(text)
         last = self.current[-1] if self.current else None
         if last and last["output_type"] == "stream" and last["name"] == name:
             last["text"] += text
         else:
             self.current.append({"output_type": "stream", "name": name, "text": text})
 
+    def stream(self, name: str, text: str) -> None:
+        """Keep what the budget allows of ``text`` written to ``name`` (stdout or stderr)."""
+        kept = text[: max(self.left, 0)]
+        self.left -= len(kept)
+        if kept:
+            self._append_stream(name, kept)
+        if len(kept) < len(text):
+            self._note_cut()
+
     def add(self, output: dict[str, Any]) -> None:
-        """Keep a display, a result or an error (one that does not fit becomes a note)."""
+        """Keep a display, a result or an error (an error always; the others if they fit)."""
         if self.current is None:
             return
         size = len(repr(output))
         if output["output_type"] != "error" and size > self.left:
-            self.stream("stdout", TRUNCATED)
+            self._note_cut()
             return
         self.left -= size
         self.current.append(output)
 
     def report(self) -> list[list[Any]]:
         """[[cell index, outputs]] for the ``start`` reply."""
-        for outputs in self.cells.values():
-            for output in outputs:
-                output.pop("cut", None)
         return [[index, outputs] for index, outputs in self.cells.items() if outputs]
 
 
