@@ -41,6 +41,16 @@ class Graded:
     points: dict[str, dict[str, float]]  # assignment -> test -> points
     scores: dict[str, dict[str, float]]  # student -> test -> score
     submissions: int  # submission rows in the gradebook
+    course_files: tuple[dict[str, bytes], dict[str, bytes]]  # the course before and after grading
+
+
+def course_files(root: Path) -> dict[str, bytes]:
+    """What the course holds that grading must leave alone: the configuration, solutions/,
+    lectures/ and submitted/ (the gradebook, autograded/ and feedback/ are grading's output)."""
+    files = [root / "nbgrader_config.py"]
+    for folder in ("solutions", "lectures", "submitted"):
+        files += [p for p in sorted((root / folder).rglob("*")) if p.is_file()]
+    return {str(p.relative_to(root)): p.read_bytes() for p in files}
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +82,9 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
             folder.mkdir(parents=True)
             write(case, notebooks[case.assignment], folder)
         limits = ["--cell-timeout", str(CELL_TIMEOUT), "--timeout", str(TIMEOUT)]
+        before = course_files(root)
         assert main(["--course", str(root), "autograde", "--jobs", "2", "--quiet", *limits]) == 0
+        after = course_files(root)
         assert main(["--course", str(root), "feedback"]) == 0
     points = {
         assignment: {
@@ -90,7 +102,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
             if s.autograded:
                 scores.setdefault(s.student, {})[s.cell] = s.score
         submissions = sum(len(a.submissions) for a in gradebook.assignments)
-    return Graded(course, points, scores, submissions)
+    return Graded(course, points, scores, submissions, (before, after))
 
 
 def test_the_corpus_is_big_and_covers_every_assignment() -> None:
@@ -117,6 +129,11 @@ def test_exact_scores_and_feedback(graded: Graded, case: Case) -> None:
     assert {name: test.score for name, test in recorded.items()} == expected
     page = graded.course.directory("feedback") / case.name / case.assignment
     assert case.feedback in page_text(page / f"{case.assignment}.html"), case.what
+
+
+def test_grading_the_corpus_leaves_the_course_unchanged(graded: Graded) -> None:
+    before, after = graded.course_files
+    assert before == after and any(name.startswith("solutions/") for name in before)
 
 
 def test_the_gradebook_holds_one_submission_per_notebook(graded: Graded) -> None:
