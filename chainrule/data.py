@@ -181,3 +181,21 @@ def standardize(X_train: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, .
     std = X_train.std(axis=0)
     std[np.ptp(X_train, axis=0) == 0.0] = 1.0  # not std == 0: round-off leaves ~1e-17
     return tuple((X - mean) / std for X in [X_train, *arrays])
+
+
+def kfold_splits(
+    n: int, k: int, *, rng: np.random.Generator | int | None
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """k-fold cross-validation: the indices 0..n-1, shuffled by ``rng``, cut into k folds.
+
+    Fold i is the validation set of round i and the other k - 1 folds its training set.
+    The first n mod k folds hold ⌈n/k⌉ examples, the others ⌊n/k⌋, so every index is
+    validated exactly once. Returns k pairs (train_idx, valid_idx) of int64 arrays, each
+    sorted in the shuffled order.
+    """
+    n = positive_int(n, "n")
+    k = positive_int(k, "k")
+    if not 2 <= k <= n:
+        raise ValueError(f"k must be a number of folds between 2 and n = {n}, got {k}")
+    folds = np.array_split(as_rng(rng).permutation(n), k)
+    return [(np.concatenate(folds[:i] + folds[i + 1 :]), valid) for i, valid in enumerate(folds)]

@@ -206,3 +206,30 @@ def test_standardize_leaves_constant_features_finite():
 def test_bad_input_raises_a_named_error(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+@given(n=st.integers(2, 120), k=st.integers(2, 12), seed=seeds)
+@settings(max_examples=40, deadline=None)
+def test_kfold_splits_validate_every_index_once_in_folds_of_near_equal_size(n, k, seed):
+    k = min(k, n)
+    splits = data.kfold_splits(n, k, rng=seed)
+    assert len(splits) == k
+    valid = np.concatenate([v for _, v in splits])
+    np.testing.assert_array_equal(np.sort(valid), np.arange(n))  # each index validated once
+    sizes = [len(v) for _, v in splits]
+    assert sizes == [n // k + (i < n % k) for i in range(k)]  # ⌈n/k⌉ first, then ⌊n/k⌋
+    for train, v in splits:  # the training set is everything else
+        np.testing.assert_array_equal(np.sort(np.concatenate([train, v])), np.arange(n))
+        assert train.dtype.kind == "i" and v.dtype.kind == "i"
+    again = data.kfold_splits(n, k, rng=np.random.default_rng(seed))
+    for (t1, v1), (t2, v2) in zip(splits, again, strict=True):
+        np.testing.assert_array_equal(t1, t2)
+        np.testing.assert_array_equal(v1, v2)
+
+
+def test_kfold_splits_shuffle_and_reject_bad_k():
+    orders = {tuple(data.kfold_splits(50, 5, rng=seed)[0][1]) for seed in range(5)}
+    assert len(orders) == 5  # a new shuffle per seed, not the folds 0..9, 10..19, ...
+    for k in (1, 11):
+        with pytest.raises(ValueError, match="k must be"):
+            data.kfold_splits(10, k, rng=0)

@@ -1,5 +1,6 @@
-"""Classic wrong answers to the exercises of notebooks 01 (derivatives) and 02 (gradient descent)
-fail the visible test of their exercise, and lose its points, and only those, under grading.
+"""Classic wrong answers to the exercises of notebooks 01 (derivatives), 02 (gradient descent)
+and 07 (training in practice) fail the visible test of their exercise, and lose its points,
+and only those, under grading.
 
 As in tests/test_wrong_bprops.py: one student per mistake (the solution with one solution cell
 edited), graded by the real nbgrader next to the solution and the blank release, and the visible
@@ -147,6 +148,68 @@ MISTAKES: dict[str, dict[str, Mistake]] = {
             "test_newton_step",
             "np.linalg.solve(hessian, grad)",
             "hessian @ grad",
+        ),
+    },
+    "07_training_in_practice": {
+        "standardize_other_with_its_own_mean": (
+            "standardize",
+            "test_standardize",
+            "(X_other - mu) / sigma",
+            "(X_other - X_other.mean(axis=0)) / sigma",
+        ),
+        "standardize_divides_a_constant_column_by_zero": (
+            "standardize",
+            "test_standardize",
+            "np.where(np.ptp(X_train, axis=0) == 0, 1.0, X_train.std(axis=0))",
+            "X_train.std(axis=0)",
+        ),
+        "condition_number_without_the_bias_column": (
+            "condition_number",
+            "test_condition_number",
+            "X1 = np.column_stack([X, np.ones(len(X))])",
+            "X1 = X",
+        ),
+        "kfold_splits_not_shuffled": (
+            "kfold_splits",
+            "test_kfold_splits",
+            "rng.permutation(n)",
+            "np.arange(n)",
+        ),
+        "kfold_splits_global_rng": (
+            "kfold_splits",
+            "test_kfold_splits",
+            "rng.permutation(n)",
+            "np.random.permutation(n)",
+        ),
+        "cross_validate_returns_the_mean": (
+            "cross_validate",
+            "test_cross_validate",
+            "return np.array([",
+            "return np.mean([",
+        ),
+        "permute_columns_of_W2_with_the_inverse": (
+            "permute_hidden_units",
+            "test_permute_hidden_units",
+            "np.asarray(W2)[:, perm]",
+            "np.asarray(W2)[:, np.argsort(perm)]",
+        ),
+        "permute_forgets_the_biases": (
+            "permute_hidden_units",
+            "test_permute_hidden_units",
+            "np.asarray(b1)[perm]",
+            "np.asarray(b1)",
+        ),
+        "prelu_alpha_gradient_over_positive_entries": (
+            "prelu",
+            "test_prelu",
+            "G * self.a * negative",
+            "G * self.a * ~negative",
+        ),
+        "prelu_bprop_multiplies_everything_by_alpha": (
+            "prelu",
+            "test_prelu",
+            'np.where(negative, self.params["alpha"], 1.0)',
+            'self.params["alpha"]',
         ),
     },
 }
