@@ -10,7 +10,8 @@ Everything runs in a temporary copy of the course (never the real gradebook or s
 - one student's whole course (the solution of every assignment) graded by stock nbgrader (its
   default autograde pipeline, in a copy of the course with a bare configuration: every cell run
   in a kernel, nothing trusted) and by ``python -m grader autograde`` (the sandboxed path) with
-  ``--jobs 1`` and ``--jobs 2``, and their ratios;
+  ``--jobs 1`` and ``--jobs 2``, their ratios, and with ``--jobs 1`` the seconds of each phase
+  of grading (:mod:`grader.phases`) summed over the notebooks;
 - bubblewrap's start-up cost: one empty sandbox (``bwrap ... /bin/true``).
 
 Times are printed, never asserted.
@@ -24,12 +25,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 from grader.autograde import Submission, autograde
 from grader.check import copy_course
 from grader.course import Course
+from grader.phases import PHASES
 from grader.release import release
 from grader.trusted import isolation
 
@@ -57,15 +60,21 @@ def submit_solution(
     return [Submission(student, assignment) for student in students]
 
 
-def _grade(course: Course, submissions: list[Submission], jobs: int) -> float:
-    """Seconds to grade ``submissions``; every one must be graded."""
+def _graded(course: Course, submissions: list[Submission], jobs: int) -> tuple[float, Counter]:
+    """Seconds to grade ``submissions`` (every one must be graded), and the seconds of each
+    phase (:mod:`grader.phases`) summed over them."""
     start = time.perf_counter()
     outcomes = autograde(course, submissions, jobs=jobs, progress=False)
     seconds = time.perf_counter() - start
     failures = [f"{o.submission}: {o.failure or o.error}" for o in outcomes if o.failure or o.error]
     if failures:
         raise RuntimeError("benchmark submissions failed to grade:\n" + "\n".join(failures))
-    return seconds
+    return seconds, sum((Counter(o.phases) for o in outcomes), Counter())
+
+
+def _grade(course: Course, submissions: list[Submission], jobs: int) -> float:
+    """Seconds to grade ``submissions``; every one must be graded."""
+    return _graded(course, submissions, jobs)[0]
 
 
 #: The configuration of stock nbgrader: only where the course's folders are.
@@ -138,9 +147,11 @@ def run() -> None:
         stock = stock_nbgrader_seconds(course, Path(tmp))
         rows.append(("one student's course, stock nbgrader (every cell, kernel)", f"{stock:.1f} s"))
         for jobs in (1, 2):
-            seconds = _grade(copy, whole_course(copy, f"course-jobs{jobs}"), jobs=jobs)
+            seconds, spent = _graded(copy, whole_course(copy, f"course-jobs{jobs}"), jobs=jobs)
             rows.append((f"one student's course, trusted, --jobs {jobs}", f"{seconds:.1f} s"))
             rows.append((f"  trusted / stock, --jobs {jobs}", f"{seconds / stock:.2f}"))
+            if jobs == 1:  # one notebook at a time: the phases add up to the wall time
+                rows += [(f"  phase: {name}", f"{spent[name]:.2f} s") for name in PHASES]
         rows.append(
             ("bubblewrap start-up (empty sandbox)", f"{1000 * bwrap_start_seconds():.0f} ms")
         )

@@ -30,7 +30,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.context import BaseContext
 from pathlib import Path
@@ -57,6 +57,9 @@ class Outcome:
     """Why it could not be graded: it is recorded with score 0 and this reason."""
     error: str | None = None
     """Why the grading machine did not grade it: nothing is recorded."""
+    phases: dict[str, float] = field(default_factory=dict)
+    """Seconds per phase (:mod:`grader.phases`); "process" is what the grading process's own
+    phases leave of ``seconds``."""
 
 
 @dataclass
@@ -172,7 +175,8 @@ def _finish(running: _Running, timed_out: float | None) -> Outcome:
     else:
         result = _result(running)
     _stop(running)
-    return Outcome(running.submission, seconds, result.failure, result.error)
+    spent = {**result.phases, "process": seconds - sum(result.phases.values())}
+    return Outcome(running.submission, seconds, result.failure, result.error, spent)
 
 
 def _start(

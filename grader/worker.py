@@ -27,7 +27,7 @@ import signal
 import sys
 import time
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -35,6 +35,7 @@ import nbformat
 from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 
+from grader import phases
 from grader.cells import grade_id_of
 from grader.course import Course, GraderError, check_result
 from grader.execute import FAILED_TEST
@@ -57,6 +58,9 @@ DEFAULT_MEMORY_LIMIT = 4 * 1024**3
 #: Share of a submission's time limit its notebooks' trusted runs may use in all (the rest is
 #: nbgrader's own work and the margin before the parent kills the grading process).
 SANDBOX_SHARE = 0.8
+
+#: The phases of the trusted run, inside nbgrader's autograde (:mod:`grader.phases`).
+TRUSTED_PHASES = ("sandbox start", "setup in grader", "student cells", "tests")
 
 _PR_SET_PDEATHSIG = 1
 #: What nbgrader logs when the gradebook fails it (sqlalchemy's OperationalError).
@@ -111,6 +115,8 @@ class Result:
     """Why the submission itself could not be graded (recorded as score 0 with this reason)."""
     error: str | None = None
     """Why the grading machine could not grade it (nothing recorded: grade it again)."""
+    phases: dict[str, float] = field(default_factory=dict)
+    """Seconds spent in each phase of :data:`grader.phases.PHASES`."""
 
 
 def unreadable_reason(path: Path) -> str | None:
@@ -191,8 +197,10 @@ def grade_one(course: Course, submission: Submission, root: Path, limits: Limits
     problem = submission_problem(course, submission)
     if problem:
         return Result(failure=problem)
+    with phases.timed("workspace"):
+        made = make_workspace(course, submission, root)
     workspace = replace(
-        make_workspace(course, submission, root),
+        made,
         cell_timeout=limits.cell_timeout,
         memory_limit=limits.memory,
         total_timeout=limits.timeout * SANDBOX_SHARE,
@@ -200,10 +208,11 @@ def grade_one(course: Course, submission: Submission, root: Path, limits: Limits
     )
     api = NbGraderAPI(config=workspace.config())
     try:
-        check_result(
-            api.autograde(submission.assignment, submission.student, force=True, create=True),
-            f"autograde {submission}",
-        )
+        with phases.timed("nbgrader", *TRUSTED_PHASES):
+            check_result(
+                api.autograde(submission.assignment, submission.student, force=True, create=True),
+                f"autograde {submission}",
+            )
     except GraderError as error:
         if _DATABASE_FAULT in str(error):  # the gradebook, not the submission
             return Result(error=f"nbgrader could not use the gradebook: {error}"[:2000])
@@ -216,11 +225,12 @@ def grade_one(course: Course, submission: Submission, root: Path, limits: Limits
             )
             return Result(error=f"{what}: {sandbox[2]}"[:2000])
         return Result(failure=explain_failure(str(error)))
-    staged = bring_back(workspace, course, submission)
-    with course.gradebook() as gradebook:
-        tests = graded_tests(gradebook, submission, staged)
-    write_record(staged, digest, tests, isolated=limits.isolation)
-    install(staged, course, submission)
+    with phases.timed("records"):
+        staged = bring_back(workspace, course, submission)
+        with course.gradebook() as gradebook:
+            tests = graded_tests(gradebook, submission, staged)
+        write_record(staged, digest, tests, isolated=limits.isolation)
+        install(staged, course, submission)
     print(f"graded {submission} in {time.monotonic() - start:.1f} s", flush=True)
     return Result()
 
@@ -247,5 +257,5 @@ def grade(task: Task, conn: Connection) -> None:
     except Exception as error:  # the gradebook, the disk...: not the submission's fault
         traceback.print_exc()
         result = Result(error=f"{type(error).__name__}: {error}"[:2000])
-    conn.send(result)
+    conn.send(replace(result, phases=dict(phases.SECONDS)))
     conn.close()

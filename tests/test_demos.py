@@ -19,6 +19,7 @@ from test_grader import nbgrader_cell, write_notebook
 from grader.autograde import autograde
 from grader.course import Course
 from grader.demos import ANY, MAX_ANALYSED, binds, demo_texts, is_demo, reads, skippable
+from grader.phases import PHASES
 from grader.release import release
 from grader.submissions import Submission, graded_tests
 from grader.trusted.notebook import plan, read_source
@@ -315,6 +316,9 @@ def test_autograde_skips_the_unneeded_demo_and_runs_the_needed_one(
     (outcome,) = autograde(course, [submission], progress=False)
 
     assert (outcome.failure, outcome.error) == (None, None)
+    # Every phase of grading was timed, and together they are the submission's time.
+    assert set(outcome.phases) == set(PHASES) and min(outcome.phases.values()) >= 0
+    assert sum(outcome.phases.values()) == pytest.approx(outcome.seconds)
     (test,) = graded_tests(course, submission)
     # Full points: the sandbox ran the needed demo, which the answer reads.
     assert (test.grade_id, test.score, test.max_score, test.message) == ("test_answer", 1, 1, "")

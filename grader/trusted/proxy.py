@@ -25,6 +25,7 @@ import numpy as np
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 
+from grader import phases
 from grader.trusted import environment, isolation, protocol
 from grader.trusted.protocol import Deadline, ProtocolError, Ref, RngState, Wire
 
@@ -214,6 +215,7 @@ class Sandbox:
         limits = self.limits
         self._deadline = min(time.monotonic() + STARTUP_SECONDS, self.total_deadline)
         current = None
+        started = time.perf_counter()
         try:
             self._channel.send(
                 {
@@ -234,6 +236,9 @@ class Sandbox:
                 message = self._channel.receive(self._deadline)
                 if "progress" not in message:
                     break
+                if current is None:  # the first cell starts: the sandbox is up
+                    phases.add("sandbox start", time.perf_counter() - started)
+                    started = time.perf_counter()
                 current = _index(message["progress"], len(self.cells))
                 self._deadline = min(
                     time.monotonic() + limits.cell_timeout + GRACE_SECONDS, self.total_deadline
@@ -243,6 +248,7 @@ class Sandbox:
             for index, text in _cell_errors(message, len(self.cells)):
                 self.cell_notes[index] = text
             self.cell_outputs = dict(_cell_outputs(message, len(self.cells)))
+            phases.add("student cells", time.perf_counter() - started)
         except (Deadline, ProtocolError) as error:
             reason = self._end(error)
             if isinstance(error, Deadline) and time.monotonic() < self.total_deadline:

@@ -22,6 +22,7 @@ from typing import Any
 
 from nbformat import NotebookNode
 
+from grader import phases
 from grader.cells import to_python
 from grader.trusted.notebook import (
     PlannedCell,
@@ -188,7 +189,8 @@ def run_submission(
         for name in test.forbid:
             resolve(name)
     planned = plan(source, cells)
-    trusted = _setup_namespace(source)
+    with phases.timed("setup in grader"):
+        trusted = _setup_namespace(source)
     with tempfile.TemporaryDirectory(prefix="chainrule-sandbox-") as tmp:
         workdir, home = Path(tmp) / "work", Path(tmp) / "home"
         home.mkdir()
@@ -207,7 +209,8 @@ def run_submission(
         )
         try:
             run = _Run(source.tests, sandbox, planned, trusted, limits, deadline)
-            verdicts = {test.grade_id: run.test(i, test) for i, test in enumerate(source.tests)}
+            with phases.timed("tests", "sandbox start", "student cells"):
+                verdicts = {t.grade_id: run.test(i, t) for i, t in enumerate(source.tests)}
             if not source.tests:
                 sandbox.ensure_started()
         finally:
