@@ -10,6 +10,8 @@ from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import DeduplicateIds, Execute, LimitOutput
 
+from grader.secret import SECRET_FILE, grading_secret
+
 c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this file)
 
 # The course root is the directory of this file, not the current directory, so a copy of the
@@ -27,6 +29,7 @@ c.CourseDirectory.ignore = CourseDirectory.class_traits()["ignore"].default() + 
     "*.db",
     "*.db-journal",
     ".chainrule-graded.json",
+    SECRET_FILE,
 ]
 
 # Gradebook: SQLite file next to this config (git-ignored). Any SQLAlchemy URL works instead,
@@ -77,6 +80,12 @@ _autograde_steps.insert(
     _autograde_steps.index(LimitOutput) + 1, "grader.preprocessors.LimitOutputSize"
 )
 c.Autograde.autograde_preprocessors = _autograde_steps
+# Hidden inputs: each hidden test's `hidden_rng()` is seeded from this secret, the student, the
+# assignment, the notebook and the test (grader/secret.py), so a regrade gives the same scores
+# and two students different inputs. It comes from $CHAINRULE_GRADING_SECRET or the git-ignored
+# file .grading-secret next to this file (`python -m grader autograde` creates it on first
+# use); it is never released. Keep it to regrade reproducibly; without it, inputs are unseeded.
+c.TrustedExecute.seed_secret = grading_secret(ROOT)
 
 # Release: nbgrader's pipeline, then notebook and cell metadata reduced to what students need
 # (editor state such as widget state or execution timestamps saved with a solution notebook is

@@ -41,6 +41,7 @@ from tqdm import tqdm
 
 from grader.course import Course, GraderError, with_busy_timeout
 from grader.failures import record_failure
+from grader.secret import ensure_secret
 from grader.submissions import Submission
 from grader.trusted.notebook import read_source
 from grader.trusted.scan import parse
@@ -214,6 +215,7 @@ def autograde(
     limits = limits or Limits()
     submissions = list(dict.fromkeys(submissions))
     course = Course(course.root, db_url=with_busy_timeout(course.resolved_db_url))
+    ensure_secret(course.root)
     _prepare_gradebook(course, submissions)
     # Each grading process runs the setup cells to run the tests: import their modules once.
     context = _context(setup_modules(course, {s.assignment for s in submissions}))

@@ -26,10 +26,11 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Float, Integer
+from traitlets import Bool, Float, Integer, Unicode
 
 from grader.cells import grade_id_of
 from grader.preprocessors import is_test_cell
+from grader.secret import HiddenSeeds
 from grader.trusted import isolation
 from grader.trusted.proxy import Limits
 from grader.trusted.recheck import TestVerdict, run_submission
@@ -70,6 +71,13 @@ class TrustedExecute(Execute):
     memory_limit = Integer(
         4 * 1024**3, help="Bytes of address space of the sandbox (RLIMIT_AS)."
     ).tag(config=True)
+    seed_secret = Unicode(
+        "",
+        help="The course's grading secret (grader/secret.py; nbgrader_config.py reads it from "
+        "$CHAINRULE_GRADING_SECRET or .grading-secret). Each hidden test's generator is seeded "
+        "from it, the student, the assignment, the notebook and the test, so a regrade draws "
+        "the same hidden inputs. Empty: unseeded, and regrades may differ.",
+    ).tag(config=True)
 
     def limits(self) -> Limits:
         """The sandbox's limits from this step's configuration."""
@@ -98,12 +106,22 @@ class TrustedExecute(Execute):
             isolation.check_available()
         else:
             self.log.warning("isolation is off: the student's code can read the course")
+        seeds = None
+        if self.seed_secret:
+            seeds = HiddenSeeds(
+                self.seed_secret, ids["student"], ids["assignment"], ids["notebook"]
+            )
+        else:
+            self.log.warning(
+                "no TrustedExecute.seed_secret: hidden inputs are unseeded, a regrade may differ"
+            )
         run = run_submission(
             nb.cells,
             source,
             submitted if submitted.is_dir() else None,
             limits=self.limits(),
             isolated=self.isolation,
+            seeds=seeds,
         )
         self._write(nb, run.outputs, run.verdicts)
         return nb, resources

@@ -1,8 +1,9 @@
 """The temporary course one submission is graded in, brought back into the course in one step.
 
 :func:`make_workspace` builds, in an empty temporary directory, a course for one submission:
-``nbgrader_config.py``, the assignment's source folder (the tests :class:`grader.execute.
-TrustedExecute` runs, and the files nbgrader copies next to the notebook), the released
+``nbgrader_config.py`` and the grading secret (grader/secret.py), the assignment's source folder
+(the tests :class:`grader.execute.TrustedExecute` runs, and the files nbgrader copies next to
+the notebook), the released
 notebooks (:class:`grader.preprocessors.RestoreDeletedCells` puts back the cells a student
 deleted from them) and a copy of the submission. The gradebook is the real one (its URL is
 passed on, never a copy). nbgrader grades there, so a grading process stopped half-way leaves
@@ -19,6 +20,7 @@ from pathlib import Path
 from nbgrader.utils import find_all_files
 
 from grader.course import CONFIG_FILE, Course
+from grader.secret import SECRET_FILE
 from grader.submissions import Submission, staging_folder
 
 
@@ -32,6 +34,8 @@ def make_workspace(course: Course, submission: Submission, root: Path) -> Course
     if any(root.iterdir()):
         raise ValueError(f"root must be an empty directory, {root} is not")
     shutil.copy(course.root / CONFIG_FILE, root / CONFIG_FILE)
+    if (course.root / SECRET_FILE).is_file():  # the seeds of the hidden inputs (grader/secret.py)
+        shutil.copy(course.root / SECRET_FILE, root / SECRET_FILE)
     coursedir = course.coursedir()
     for step in ("source", "submitted"):
         relative = course.directory(step).relative_to(course.root)

@@ -22,8 +22,10 @@ from typing import Any
 
 from nbformat import NotebookNode
 
+from chainrule import hidden
 from grader import phases
 from grader.cells import to_python
+from grader.secret import HiddenSeeds
 from grader.trusted.notebook import (
     PlannedCell,
     SourceNotebook,
@@ -98,8 +100,10 @@ class _Run:
         trusted: dict[str, Any],
         limits: Limits,
         deadline: float,
+        seeds: HiddenSeeds | None = None,
     ) -> None:
         self.sandbox = sandbox
+        self.seeds = seeds
         self.planned = planned
         self.trusted = trusted
         self.limits = limits
@@ -146,9 +150,12 @@ class _Run:
         except Exception as error:  # a lost child, or an error the child reported
             return self.verdict(test, str(error) or type(error).__name__)
         namespace = {**student, **self.trusted}
-        error = _execute(
-            compile(to_python(test.source), f"<test {test.grade_id}>", "exec"), namespace
-        )
+        code = compile(to_python(test.source), f"<test {test.grade_id}>", "exec")
+        if self.seeds is None:
+            error = _execute(code, namespace)
+        else:
+            with hidden.seeded(self.seeds.for_test(test.grade_id)):
+                error = _execute(code, namespace)
         for name, value in namespace.items():
             if name not in student or value is not student[name]:
                 self.trusted[name] = value
@@ -172,6 +179,7 @@ def run_submission(
     *,
     limits: Limits | None = None,
     isolated: bool = True,
+    seeds: HiddenSeeds | None = None,
 ) -> TrustedRun:
     """Run a submission's ``cells`` in the sandbox and the tests of ``source_path`` here.
 
@@ -180,7 +188,9 @@ def run_submission(
     student's submission folder) are copied into the sandbox's working directory. With
     ``isolated`` the sandbox runs in bubblewrap (:mod:`grader.trusted.isolation`). Raises
     ValueError for a malformed source notebook, RuntimeError when its setup fails in the
-    grader, and SandboxError when the sandbox cannot start at all.
+    grader, and SandboxError when the sandbox cannot start at all. With ``seeds`` each test's
+    :func:`chainrule.hidden.hidden_rng` draws the same inputs every time this submission is
+    graded; without, unseeded ones.
     """
     limits = limits or Limits()
     deadline = time.monotonic() + limits.total_timeout
@@ -208,7 +218,7 @@ def run_submission(
             isolated=isolated,
         )
         try:
-            run = _Run(source.tests, sandbox, planned, trusted, limits, deadline)
+            run = _Run(source.tests, sandbox, planned, trusted, limits, deadline, seeds)
             with phases.timed("tests", "sandbox start", "student cells"):
                 verdicts = {t.grade_id: run.test(i, t) for i, t in enumerate(source.tests)}
             if not source.tests:
@@ -233,13 +243,14 @@ def recheck(
     memory_limit: int = Limits.memory_limit,
     output_limit: int = Limits.output_limit,
     isolated: bool = True,
+    seeds: HiddenSeeds | None = None,
 ) -> dict[str, TestVerdict]:
     """The trusted verdict of every autograded test cell of ``source_path`` for the notebook
     file ``submission_path`` (:func:`run_submission` on its cells, with its folder).
 
     ``timeout`` bounds one test, ``cell_timeout`` one notebook cell, ``total_timeout`` the whole
-    run (seconds); ``memory_limit`` and ``output_limit`` (bytes) bound the sandbox child.
-    A submission that is not a notebook scores 0 on every test.
+    run (seconds); ``memory_limit`` and ``output_limit`` (bytes) bound the sandbox child;
+    ``seeds`` seed the hidden inputs. A submission that is not a notebook scores 0 on every test.
     """
     limits = Limits(timeout, cell_timeout, total_timeout, memory_limit, output_limit)
     try:
@@ -252,5 +263,7 @@ def recheck(
         }
     with tempfile.TemporaryDirectory(prefix="chainrule-submission-") as folder:
         shutil.copyfile(submission_path, Path(folder) / Path(submission_path).name)
-        run = run_submission(cells, source_path, Path(folder), limits=limits, isolated=isolated)
+        run = run_submission(
+            cells, source_path, Path(folder), limits=limits, isolated=isolated, seeds=seeds
+        )
     return run.verdicts
