@@ -27,6 +27,7 @@ from grader.check import delimited_regions
 from grader.course import CONFIG_FILE, Course
 from grader.preprocessors import is_test_cell
 from grader.scores import cell_scores
+from grader.secret import SECRET_ENV, SECRET_FILE
 from grader.submissions import Submission, graded_tests
 
 pytestmark = pytest.mark.slow
@@ -109,6 +110,8 @@ class Graded:
     submitted: dict[str, bytes]  # student -> submitted bytes, as written
     parallel: dict[str, dict[str, float]]  # scores after the parallel run
     serial: dict[str, dict[str, float]]  # scores after regrading serially
+    shape_bug_first: bytes  # the autograded notebook of "shape-a" before its regrade
+    shape_bug_test: str  # the test of the exercise that "shape-a" and "shape-b" got wrong
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +128,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
     answers = answer_cells(solution)
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("CHAINRULE_DB_URL", raising=False)
+        patch.delenv(SECRET_ENV, raising=False)
         grader(root, "release")
         released = nbformat.read(root / "lectures" / ASSIGNMENT / NOTEBOOK, as_version=4)
 
@@ -134,6 +138,16 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
             return notebook
 
         first, second, last = answers[0], answers[1], answers[-1]
+        (tanh,) = [c for c in answers if c.metadata.nbgrader["grade_id"] == "tanh_grad"]
+        # Right on the visible tests' shapes (a scalar, 17 points), wrong on the hidden ones
+        # (1 to 3 axes of 1 to 5 entries): the feedback shows the hidden inputs.
+        shape_bug = [
+            "if np.ndim(a) > 0 and np.size(a) != 17:",
+            "    return 1 - tanh(a) ** 2 + 0.01 * np.asarray(a)",
+        ]
+        shape_bug_notebook = variant(
+            tanh, rewrite_answers(tanh.source, lambda b, i: [i + w for w in shape_bug] + b)
+        )
         # Correct, but its first answer warns and the test cell of its second was deleted.
         warn = ["import warnings", f"warnings.warn({STUDENT_WARNING!r})"]
         correct = variant(
@@ -154,6 +168,8 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
             ),
             "not-json": submit(root, "not-json", "this is not a notebook {"),
             "dead": submit(root, "dead", variant(first, "import os\nos._exit(1)")),
+            "shape-a": submit(root, "shape-a", shape_bug_notebook),
+            "shape-b": submit(root, "shape-b", shape_bug_notebook),
         }
         submitted = {student: path.read_bytes() for student, path in paths.items()}
         grader(
@@ -170,11 +186,43 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
         parallel = scores_by_student(root)
         grader(root, "feedback")
         grader(root, "export")
-        grader(root, "autograde", "--student", "correct", "wrong", "--jobs", "1", "--quiet")
+        shape_bug_first = autograded_bytes(root, "shape-a")
+        grader(
+            root,
+            "autograde",
+            *("--student", "correct", "wrong", "shape-a"),
+            *("--jobs", "1", "--quiet"),
+        )
         serial = scores_by_student(root)
     wrong_test = f"test_{last.metadata.nbgrader['grade_id']}"
     first_test = f"test_{first.metadata.nbgrader['grade_id']}"
-    return Graded(root, solution, points, wrong_test, first_test, submitted, parallel, serial)
+    return Graded(
+        root,
+        solution,
+        points,
+        wrong_test,
+        first_test,
+        submitted,
+        parallel,
+        serial,
+        shape_bug_first,
+        f"test_{tanh.metadata.nbgrader['grade_id']}",
+    )
+
+
+def autograded_bytes(root: Path, student: str) -> bytes:
+    """The autograded notebook of ``student``, as nbgrader wrote it."""
+    return (root / "autograded" / student / ASSIGNMENT / NOTEBOOK).read_bytes()
+
+
+def failure_message(root: Path, student: str, grade_id: str) -> str:
+    """The grader's message in the test cell ``grade_id`` of ``student``'s autograded notebook."""
+    notebook = nbformat.reads(autograded_bytes(root, student).decode(), as_version=4)
+    (cell,) = [
+        c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id
+    ]
+    (output,) = cell.outputs
+    return output.evalue
 
 
 def test_correct_submission_gets_every_point_despite_a_warning_and_a_deleted_test(
@@ -239,8 +287,27 @@ def test_no_grading_process_or_kernel_outlives_the_batch(graded: Graded) -> None
 
 
 def test_parallel_and_serial_grading_agree(graded: Graded) -> None:
-    for student in ("correct", "wrong"):
+    for student in ("correct", "wrong", "shape-a"):
         assert graded.serial[student] == graded.parallel[student]
+
+
+def test_a_regrade_draws_the_same_hidden_inputs_and_two_students_other_ones(
+    graded: Graded,
+) -> None:
+    """Hidden inputs are seeded from the course's secret, the student, the assignment and the
+    test: the regraded notebook is the same, byte for byte; the other student's is not."""
+    assert graded.parallel["shape-a"] == {**graded.points, graded.shape_bug_test: 0.0}
+    assert autograded_bytes(graded.root, "shape-a") == graded.shape_bug_first
+    message = failure_message(graded.root, "shape-a", graded.shape_bug_test)
+    assert "tanh_grad(a)" in message
+    assert failure_message(graded.root, "shape-b", graded.shape_bug_test) != message
+    secret = (graded.root / SECRET_FILE).read_text().strip()
+    assert len(secret) == 64  # made by the first autograde
+    for folder in ("lectures", "feedback", "autograded"):
+        for path in (graded.root / folder).rglob("*"):
+            assert path.name != SECRET_FILE and (
+                path.is_dir() or secret.encode() not in path.read_bytes()
+            ), path
 
 
 def test_feedback_shows_failures_but_no_hidden_test(graded: Graded) -> None:
