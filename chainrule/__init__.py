@@ -2,7 +2,8 @@
 
 Submodules: ``functional`` (activations, softmax, losses and their derivatives), ``gradcheck``
 (finite differences and gradient checks), ``layers`` (fprop/bprop modules), ``init``,
-``regularizers``, ``optim``, ``train``, ``data``; ``plots`` and ``widgets`` for the notebooks.
+``regularizers``, ``optim``, ``train``, ``data``; ``hidden`` (the generator of hidden
+tests' inputs); ``plots`` and ``widgets`` for the notebooks.
 """
 
 __version__ = "0.1.0"
