@@ -710,11 +710,16 @@ for _pid in os.listdir("/proc"):
 _roots = [p for r in _roots for p in [r, *map(str, Path(r).parents)]]
 """
 
-STEAL_BY_WALKING = """import os
+#: Walks every folder from / but the Python runtime (/usr, the interpreter, the venv: tens of
+#: thousands of files that hold no course, too slow to list within a cell's time limit) and the
+#: kernel's /proc, /sys and /dev.
+STEAL_BY_WALKING = """import os, sys
 from pathlib import Path
+_skip = {"/proc", "/sys", "/dev", "/usr", os.path.realpath(sys.prefix),
+         os.path.realpath(sys.base_prefix)}
 _roots = set()
 for _folder, _dirs, _files in os.walk("/"):
-    _dirs[:] = [d for d in _dirs if f"{_folder}/{d}" not in ("//proc", "//sys", "//dev")]
+    _dirs[:] = [d for d in _dirs if os.path.join(_folder, d) not in _skip]
     if "solutions" in _dirs:
         _roots.add(_folder)
 """
