@@ -98,8 +98,8 @@ MISTAKES: dict[str, dict[str, Mistake]] = {
         "linreg_grad_without_1_over_N": (
             "linreg_grad",
             "test_linreg_grad",
-            "dz = (X @ w + b - y) / len(y)",
-            "dz = X @ w + b - y",
+            "da = (X @ w + b - y) / len(y)",
+            "da = X @ w + b - y",
         ),
         "linreg_penalty_lam_not_2lam": (
             "linreg_grad",
@@ -110,8 +110,8 @@ MISTAKES: dict[str, dict[str, Mistake]] = {
         "linreg_bias_penalized": (
             "linreg_grad",
             "test_linreg_grad",
-            "np.sum(dz))",
-            "np.sum(dz) + 2 * lam * b)",
+            "np.sum(da))",
+            "np.sum(da) + 2 * lam * b)",
         ),
         "logistic_grad_sign_flipped": (
             "logistic_grad",

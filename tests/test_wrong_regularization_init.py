@@ -125,6 +125,36 @@ MISTAKES: dict[str, dict[str, Mistake]] = {
             "np.sqrt(2.0 / fan_in)",
             "np.sqrt(1.0 / fan_in)",
         ),
+        "he_with_fan_out": (
+            "he_normal",
+            "test_he_normal",
+            "np.sqrt(2.0 / fan_in)",
+            "np.sqrt(2.0 / fan_out)",
+        ),
+        "he_with_the_glorot_variance": (
+            "he_normal",
+            "test_he_normal",
+            "np.sqrt(2.0 / fan_in)",
+            "np.sqrt(2.0 / (fan_in + fan_out))",
+        ),
+        "he_variance_as_the_std": (
+            "he_normal",
+            "test_he_normal",
+            "np.sqrt(2.0 / fan_in) *",
+            "(2.0 / fan_in) *",
+        ),
+        "units_stay_identical_ignores_outgoing_weights": (
+            "units_stay_identical",
+            "test_units_stay_identical",
+            " and np.allclose(W2[:, i], W2[:, j])",
+            "",
+        ),
+        "units_stay_identical_compares_rows_of_W2": (
+            "units_stay_identical",
+            "test_units_stay_identical",
+            "np.allclose(W2[:, i], W2[:, j])",
+            "np.allclose(W2[i], W2[j])",
+        ),
     },
 }
 
