@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import BinaryIO
 
 import nbformat
 import numpy as np
@@ -37,8 +38,9 @@ def _grade_ids(course: Course, assignment: str, notebook: str) -> list[str]:
     return [cell.metadata.get("nbgrader", {}).get("grade_id", "") for cell in cells]
 
 
-def plot_histograms(course: Course, scores: list[CellScore], path: Path) -> None:
-    """Save a PNG with, for each graded cell (in notebook order), a histogram of the scores."""
+def plot_histograms(course: Course, scores: list[CellScore], path: Path | BinaryIO) -> None:
+    """Save a PNG (to a path or a binary file) with, for each graded cell (in notebook order), a
+    histogram of the scores."""
     if not scores:
         raise GraderError("no graded submission in the gradebook: nothing to plot")
     by_cell: dict[tuple[str, str, str], list[CellScore]] = {}
