@@ -48,9 +48,10 @@ def _answers(source: str, fprop: str, bprop: str) -> str:
     return head + fprop + middle + bprop.rstrip("\n") + tail
 
 
-def solution_cells() -> dict[str, str]:
-    """grade id -> source of the solution cells of the notebook (markers left out)."""
-    path = ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+def solution_cells(step: str = "solutions") -> dict[str, str]:
+    """grade id -> source of the solution cells of the notebook in ``step`` (``solutions`` or
+    ``lectures``, the released stubs)."""
+    path = ROOT / step / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     return {
         cell.metadata.nbgrader["grade_id"]: cell.source
         for cell in nbformat.read(path, as_version=4).cells

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from html_text import page_text
+from html_text import browser_problems, page_text
 from synthetic_class import ASSIGNMENT, COPIED, COPIES, ROOT, class_answers
 from test_wrong_bprops import MISTAKES
 
@@ -118,15 +118,5 @@ def test_the_page_opens_in_chromium_offline_and_hides_the_tests(graded, chromium
     text = page_text(path)
     assert "HIDDEN TESTS" not in path.read_text() and "no verdict" in text
     assert f"{COPIES} of {len(report.students)}" in text
-    page = chromium.new_page()
-    errors, requests = [], []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on(
-        "request",
-        lambda r: None if r.url.startswith(("file:", "data:")) else requests.append(r.url),
-    )
-    page.goto(path.as_uri())
-    page.wait_for_load_state("load")
-    page.close()
+    errors, requests = browser_problems(chromium, path)
     assert errors == [] and requests == []

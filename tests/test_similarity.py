@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import pytest
-from synthetic_class import ASSIGNMENT, COPIED, ROOT, class_answers
+from synthetic_class import COPIED, class_answers, solution_cells
 
 import chainrule
 from grader.similarity import (
@@ -26,12 +25,7 @@ REFERENCES = reference_snippets(Path(chainrule.__file__).parent)
 
 @pytest.fixture(scope="module")
 def released() -> dict[str, str]:
-    path = ROOT / "lectures" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    return {
-        cell.metadata.nbgrader["grade_id"]: cell.source
-        for cell in nbformat.read(path, as_version=4).cells
-        if cell.metadata.get("nbgrader", {}).get("solution")
-    }
+    return solution_cells("lectures")
 
 
 def flagged(released: dict[str, str]) -> dict[str, set[tuple[str, str]]]:
