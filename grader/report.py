@@ -21,7 +21,7 @@ import nbformat
 
 import chainrule
 from grader.course import Course, GraderError
-from grader.export import _grade_ids
+from grader.export import grade_ids
 from grader.similarity import Fingerprint, Match, fingerprint, reference_snippets, similar_answers
 from grader.submissions import GradedTest, find_submissions, graded_tests, require_graded
 
@@ -218,7 +218,7 @@ def build_report(course: Course, assignment: str) -> Report:
         raise GraderError(f"no submission of {assignment} in {course.directory('submitted')}")
     records = {s.student: graded_tests(course, s) for s in submissions}
     order = {
-        path.stem: _grade_ids(course, assignment, path.stem)
+        path.stem: grade_ids(course, assignment, path.stem)
         for path in course.notebook_paths("release", assignment)
     }
     return Report(
