@@ -80,9 +80,12 @@ def _group_rows(exercise: Exercise, groups: list[Group], kind: str) -> str:
     for n, group in enumerate(groups):
         anchor = _anchor(kind, exercise.grade_id, str(n))
         key = f"<br><code>{escape(group.key)}</code>" if kind == "mistake" else ""
+        example = (
+            f"<details><summary>a message</summary><pre>{escape(group.example)}</pre></details>"
+        )
         rows.append(
             f'<tr id="{anchor}"><td class="num">{len(group.students)} of {total}</td>'
-            f"<td>{escape(group.label)}{key}</td><td>{_students(group.students)}</td></tr>"
+            f"<td>{escape(group.label)}{key}{example}</td><td>{_students(group.students)}</td></tr>"
         )
     return "".join(rows)
 

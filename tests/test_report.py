@@ -29,7 +29,11 @@ FAILURES = {
     ),
     "m2": ("test_linear_bprop", "Linear.grads['b'] bad\nlikely mistake: summed the loss", "summed"),
     "m3": ("test_linear_bprop", "x\nhint: reworded: summed", "summed"),
-    "u1": ("test_linear_fprop", "Linear.fprop(x): 3 of 12 entries differ (rtol=1e-10)", ""),
+    "u1": (
+        "test_linear_fprop",
+        "Linear.fprop(x): 3 of 12 entries differ (rtol=1e-10)\ngot <img src=x onerror=alert(1)>",
+        "",
+    ),
     "u2": ("test_linear_fprop", "Linear.fprop(x): 5 of 6 entries differ (rtol=1e-10)", ""),
 }
 
@@ -93,6 +97,8 @@ def test_the_page_and_the_csv_say_the_same(course: Path) -> None:
     assert "3 of 10summed the loss" in text.replace("\n", "")
     assert "2 of 10Linear.fprop(x): # of # entries differ" in text.replace("\n", "")
     assert "no verdict" in text
+    page = (course / "reports" / f"{ASSIGNMENT}.html").read_text()
+    assert "<img src=x" not in page and "got &lt;img src=x" in page  # student text is escaped
     with open(course / "reports" / f"{ASSIGNMENT}.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     (mistake,) = [r for r in rows if r["kind"] == "mistake"]
