@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,7 +122,13 @@ def message_key(message: str) -> str:
     return _NUMBER.sub("#", message.splitlines()[0] if message else "(no message)")
 
 
-def _groups(failures: list[tuple[str, GradedTest]], key, label) -> list[Group]:
+def _groups(
+    failures: list[tuple[str, GradedTest]],
+    key: Callable[[GradedTest], str],
+    label: Callable[[GradedTest], str],
+) -> list[Group]:
+    """The ``failures`` (student, test) grouped by ``key``; each group worded by the most
+    frequent ``label`` of its tests; most students first."""
     groups: dict[str, Group] = {}
     labels: dict[str, Counter[str]] = defaultdict(Counter)
     for student, test in failures:
