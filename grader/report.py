@@ -12,6 +12,7 @@ writes it as ``reports/<assignment>.html`` and ``.csv`` (instructors only: not i
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -184,27 +185,35 @@ def students(records: dict[str, list[GradedTest]]) -> list[Student]:
 
 
 def _cells(path: Path) -> dict[str, str]:
-    """grade id -> source of the solution cells of the notebook at ``path`` ({} if unreadable)."""
+    """grade id -> source of the solution cells of the notebook at ``path`` ({} if unreadable).
+    A v4 notebook is read as plain JSON: nbformat's validation would be most of the time."""
     try:
-        cells = nbformat.read(path, as_version=4).cells
+        notebook = json.loads(path.read_text())
+        if notebook.get("nbformat") != 4:
+            notebook = nbformat.read(path, as_version=4)
+        cells = [c for c in notebook["cells"] if isinstance(c, dict)]
     except Exception:  # a submission that is not a notebook has no answers to compare
         return {}
-    return {
-        str(cell.metadata.nbgrader["grade_id"]): cell.source
-        for cell in cells
-        if cell.cell_type == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("solution")
-    }
+    found = {}
+    for cell in cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.get("cell_type") == "code" and isinstance(meta, dict) and meta.get("solution"):
+            source = cell.get("source", "")
+            found[str(meta.get("grade_id"))] = (
+                "".join(source) if isinstance(source, list) else source
+            )
+    return found
 
 
 def similarity(course: Course, assignment: str, names: list[str]) -> list[Similarity]:
     """Per answer cell of the released notebooks, the flagged answers of ``names``' submissions."""
     references = reference_snippets(Path(chainrule.__file__).parent)
     result = []
+    folder = course.directory("submitted")
     for release in course.notebook_paths("release", assignment):
         templates = _cells(release)
         submitted = {
-            student: _cells(course.directory("submitted") / student / assignment / release.name)
-            for student in names
+            student: _cells(folder / student / assignment / release.name) for student in names
         }
         for grade_id, template in templates.items():
             answers: dict[str, Fingerprint] = {}

@@ -62,16 +62,17 @@ def _students(names: list[str]) -> str:
     return links if len(names) <= 8 else f"<details><summary>show</summary>{links}</details>"
 
 
-def _histogram(course: Course, assignment: str, exercise: Exercise) -> str:
-    """An inline PNG of the distribution of scores on ``exercise`` (export's drawing)."""
+def _histograms(course: Course, report: Report) -> str:
+    """An inline PNG of the distribution of scores on each exercise (export's drawing)."""
     scores = [
-        CellScore(assignment, s, exercise.notebook, exercise.grade_id, score, exercise.points, True)
-        for s, score in exercise.scores.items()
+        CellScore(report.assignment, s, e.notebook, e.grade_id, score, e.points, True)
+        for e in report.exercises
+        for s, score in e.scores.items()
     ]
     buffer = io.BytesIO()
     plot_histograms(course, scores, buffer)
     data = base64.b64encode(buffer.getvalue()).decode()
-    return f'<img alt="scores on {escape(exercise.grade_id)}" src="data:image/png;base64,{data}">'
+    return f'<img alt="scores per exercise" src="data:image/png;base64,{data}">'
 
 
 def _group_rows(exercise: Exercise, groups: list[Group], kind: str) -> str:
@@ -90,14 +91,13 @@ def _group_rows(exercise: Exercise, groups: list[Group], kind: str) -> str:
     return "".join(rows)
 
 
-def _exercise(course: Course, report: Report, exercise: Exercise) -> str:
+def _exercise(exercise: Exercise) -> str:
     title = f"{exercise.grade_id} ({exercise.points:g} points)"
     parts = [
         f'<section id="{_anchor("exercise", exercise.grade_id)}"><h3>{escape(title)}</h3>',
         f"<p>pass rate {exercise.passed} of {len(exercise.scores)} "
         f"({100 * exercise.pass_rate:.0f} %), mean score {exercise.mean:.2f} of "
         f"{exercise.points:g}</p>",
-        _histogram(course, report.assignment, exercise),
     ]
     if exercise.mistakes or exercise.unexplained:
         parts.append("<table><thead><tr><th>students</th><th>failure</th><th>who</th></tr>")
@@ -173,8 +173,8 @@ def render_html(course: Course, report: Report) -> str:
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>"
         f'<h1>{escape(title)}</h1><p class="note">For instructors: who failed what, and why, '
         f"from the grading records of {len(report.students)} submission(s).</p>"
-        f"<ul>{contents}</ul><h2>Exercises</h2>"
-        + "".join(_exercise(course, report, e) for e in report.exercises)
+        f"<ul>{contents}</ul><h2>Exercises</h2>{_histograms(course, report)}"
+        + "".join(_exercise(e) for e in report.exercises)
         + f"<h2>Students</h2>{_student_table(report)}<h2>Similarity</h2>{_similarity(report)}"
         f"<script>{_SCRIPT}</script></body></html>\n"
     )
