@@ -118,8 +118,9 @@ def normalised_tokens(source: str, skip: frozenset[int] = frozenset()) -> list[s
             for t in _FALLBACK_TOKEN.findall(kept)
         ]
     out = []
+    last = source.count("\n") + 1
     for token in tokens:
-        if token.start[0] in skip:
+        if min(token.start[0], last) in skip:  # the closing DEDENTs come after the last line
             continue
         text = _normalised(token)
         if text is not None:
@@ -150,7 +151,8 @@ def template_lines(source: str, template: str) -> frozenset[int]:
 def answer_code(source: str, template: str) -> str:
     """The lines of ``source`` a student wrote: those not in the released cell ``template``."""
     skip = template_lines(source, template)
-    return "\n".join(line for n, line in enumerate(source.splitlines(), 1) if n not in skip)
+    lines = source.splitlines()
+    return textwrap.dedent("\n".join(line for n, line in enumerate(lines, 1) if n not in skip))
 
 
 @lru_cache(maxsize=4096)  # blank answers, and answers handed in by many, are the same text

@@ -66,3 +66,10 @@ def test_short_answers_get_no_verdict() -> None:
 
 def test_code_that_does_not_tokenize_still_gets_a_fingerprint() -> None:
     assert normalised_tokens("x = (1,\ny = 'open") != []
+
+
+def test_a_blank_answer_has_no_token_and_an_answer_is_shown_dedented(released) -> None:
+    template = released[COPIED]
+    assert fingerprint(template, template).tokens == 0
+    code = fingerprint(class_answers()["copy-a"][COPIED], template).code
+    assert code.startswith("# keep a float copy") and "raise NotImplementedError" not in code
