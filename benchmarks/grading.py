@@ -12,7 +12,10 @@ Everything runs in a temporary copy of the course (never the real gradebook or s
   in a kernel, nothing trusted) and by ``python -m grader autograde`` (the sandboxed path) with
   ``--jobs 1`` and ``--jobs 2``, their ratios, and with ``--jobs 1`` the seconds of each phase
   of grading (:mod:`grader.phases`) summed over the notebooks;
-- bubblewrap's start-up cost: one empty sandbox (``bwrap ... /bin/true``).
+- bubblewrap's start-up cost: one empty sandbox (``bwrap ... /bin/true``);
+- the report (``python -m grader report``) of a class of ``REPORT_CLASS`` submissions of
+  ``REPORT_ASSIGNMENT``, from grading records written for the benchmark (not graded): answers
+  varied per student, some exercises left blank, some failed with a named mistake.
 
 Times are printed, never asserted.
 """
@@ -20,6 +23,8 @@ Times are printed, never asserted.
 from __future__ import annotations
 
 import os
+import random
+import re
 import shutil
 import subprocess
 import sys
@@ -27,18 +32,26 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+
+import nbformat
 
 from grader.autograde import Submission, autograde
 from grader.check import copy_course
 from grader.course import Course
 from grader.phases import PHASES
 from grader.release import release
+from grader.report import build_report
+from grader.report_html import write_report
+from grader.submissions import GradedTest, submission_digest, write_record
 from grader.trusted import isolation
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "01_derivatives"
 COPIES = 20
+REPORT_ASSIGNMENT = "04_backprop"
+REPORT_CLASS = 200
 
 
 def _seconds(action: Callable[[], object]) -> float:
@@ -112,6 +125,69 @@ def whole_course(course: Course, student: str) -> list[Submission]:
     return [s for a in course.assignments() for s in submit_solution(course, [student], a)]
 
 
+def graded_class(course: Course, assignment: str, size: int, seed: int = 0) -> None:
+    """Submit ``size`` variants of the solution of ``assignment`` (each answer with an extra
+    statement of its own shape; a tenth of the answers left blank) and write for each the
+    grading record it could have had: a blank exercise fails its test, a tenth of the others
+    fail with a named mistake."""
+    rng = random.Random(seed)
+    (source,) = course.notebook_paths("source", assignment)
+    (released,) = course.notebook_paths("release", assignment)
+    solution = nbformat.read(source, as_version=4)
+    blank = {
+        c.metadata.nbgrader["grade_id"]: c.source
+        for c in nbformat.read(released, as_version=4).cells
+        if c.metadata.get("nbgrader", {}).get("solution")
+    }
+    tests = {
+        c.metadata.nbgrader["grade_id"]: float(c.metadata.nbgrader["points"])
+        for c in solution.cells
+        if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata.nbgrader.get("solution")
+    }
+    for n in range(size):
+        student = f"student-{n:03d}"
+        notebook = nbformat.from_dict(solution)
+        lost = set()
+        for cell in notebook.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if grade_id not in blank:
+                continue
+            if rng.random() < 0.1:
+                cell.source, _ = blank[grade_id], lost.add(f"test_{grade_id}")
+                continue
+            extra = " + ".join(
+                rng.choice(["x", "1", "(x)", "x[0]"]) for _ in range(rng.randint(1, 9))
+            )
+            cell.source = re.sub(
+                r"^( *)### BEGIN SOLUTION$",
+                lambda m, extra=extra: f"{m[0]}\n{m[1]}unused = {extra}",
+                cell.source,
+                flags=re.MULTILINE,
+            )
+        folder = course.directory("submitted") / student / assignment
+        folder.mkdir(parents=True)
+        nbformat.write(notebook, folder / source.name)
+        records = []
+        for test, points in tests.items():
+            record = GradedTest(source.stem, test, points, points, "")
+            if test in lost:
+                record = replace(record, score=0.0, message="NotImplementedError (no message)")
+            elif rng.random() < 0.1:
+                message = f"{test} failed: {rng.random()}\nlikely mistake: mistake {n % 3}"
+                record = replace(record, score=0.0, message=message, mistake=f"mistake-{n % 3}")
+            records.append(record)
+        graded = course.directory("autograded") / student / assignment
+        graded.mkdir(parents=True)
+        write_record(graded, submission_digest(folder), records)
+
+
+def report_seconds(course: Course, assignment: str = REPORT_ASSIGNMENT) -> float:
+    """Seconds for ``report`` of ``assignment`` (page and CSV) in ``course``."""
+    return _seconds(
+        lambda: write_report(course, build_report(course, assignment), course.root / "reports")
+    )
+
+
 def bwrap_start_seconds(runs: int = 10) -> float:
     """Mean seconds to start and end an empty bubblewrap sandbox."""
     command = isolation.wrap(["/bin/true"], writable=[], workdir=Path("/"))
@@ -119,6 +195,20 @@ def bwrap_start_seconds(runs: int = 10) -> float:
     for _ in range(runs):
         subprocess.run(command, check=True)
     return (time.perf_counter() - start) / runs
+
+
+def report_row(course: Course, tmp: Path) -> tuple[str, str]:
+    """The benchmark's row for ``report``: a class of :data:`REPORT_CLASS` in a course of its
+    own (a copy of ``course``'s configuration, sources and release of the assignment)."""
+    root = tmp / "report-class"
+    for step in ("source", "release"):
+        folder = course.directory(step).relative_to(course.root) / REPORT_ASSIGNMENT
+        shutil.copytree(course.root / folder, root / folder)
+    shutil.copy(course.root / "nbgrader_config.py", root / "nbgrader_config.py")
+    target = Course(root)
+    graded_class(target, REPORT_ASSIGNMENT, REPORT_CLASS)
+    seconds = report_seconds(target)
+    return (f"report of {REPORT_CLASS} submissions of {REPORT_ASSIGNMENT}", f"{seconds:.1f} s")
 
 
 def run() -> None:
@@ -155,6 +245,7 @@ def run() -> None:
         rows.append(
             ("bubblewrap start-up (empty sandbox)", f"{1000 * bwrap_start_seconds():.0f} ms")
         )
+        rows.append(report_row(copy, Path(tmp)))
     width = max(len(name) for name, _ in rows)
     print(f"{'measure':<{width}}  value")
     for name, value in rows:

@@ -12,8 +12,10 @@ cell as a partial grade, so a test cell must never end in an expression that eva
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,7 @@ import numpy as np
 from chainrule import gradcheck
 
 __all__ = [
+    "Mistake",
     "check_array",
     "check_box",
     "check_computed_gradient",
@@ -31,7 +34,78 @@ __all__ = [
     "gaussian_mean_tolerance",
     "hoeffding_tolerance",
     "known_mistakes",
+    "split_mistake",
 ]
+
+# -- Mistake identifiers ----------------------------------------------------------------------
+# A failure message that names a known mistake ends with a tag line ``[mistake: <id>]``: a stable
+# identifier that the grader's report counts (grader/report.py), however the explanation is
+# worded. The grader strips the tag from the message it records (split_mistake).
+
+#: The tag line, with the identifier as group 1.
+MISTAKE_TAG = re.compile(r"^\[mistake: ([a-z0-9][a-z0-9-]*)\]$", re.MULTILINE)
+#: Phrases of the hints of chainrule.gradcheck.diagnose, and the mistake each one names.
+_HINT_MISTAKES = (
+    ("1/N of the mean over the batch is missing", "batch-mean-missing"),
+    ("mean over the batch is taken twice", "batch-mean-twice"),
+    ("is the transpose of the expected", "transposed"),
+    ("looks transposed", "transposed"),
+    ("sign flipped", "sign-flipped"),
+    ("all zeros", "all-zeros"),
+    ("off by a constant factor", "constant-factor"),
+    ("differs from the expected", "wrong-shape"),
+)
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A key of ``mistakes`` (:func:`known_mistakes`) with an identifier that stays when the
+    explanation is reworded; a plain string key gets :func:`mistake_id` of its words."""
+
+    id: str
+    explanation: str
+
+    def __str__(self) -> str:
+        return self.explanation
+
+
+def mistake_id(explanation: str) -> str:
+    """The identifier of a mistake explained in words: the words of its first clause (up to a
+    colon, semicolon or comma) in lower case, joined by dashes, at most 48 characters:
+    ``"sign flipped: the gradient is f(x) - e(y)"`` -> ``"sign-flipped"``."""
+    clause = re.split(r"[:;,]", explanation, maxsplit=1)[0]
+    words = re.findall(r"[a-z0-9]+", clause.lower()) or re.findall(
+        r"[a-z0-9]+", explanation.lower()
+    )
+    text = ""
+    for word in words:
+        if len(text) + len(word) + 1 > 48:
+            break
+        text = f"{text}-{word}" if text else word
+    return text or "unnamed"
+
+
+def _tagged(message: str, mistake: str) -> str:
+    """``message`` ending with the tag of ``mistake`` (instead of any earlier tag)."""
+    return f"{MISTAKE_TAG.sub('', message).rstrip()}\n[mistake: {mistake}]"
+
+
+def split_mistake(message: str) -> tuple[str, str]:
+    """The message without its mistake tag, and the identifier of the last tag ('' if none)."""
+    found = MISTAKE_TAG.findall(message)
+    if not found:
+        return message, ""
+    return re.sub(r"\n{3,}", "\n\n", MISTAKE_TAG.sub("", message)).strip("\n"), found[-1]
+
+
+def _hint_mistake(hint: str) -> str:
+    """The identifier of the mistake a diagnose hint names, or ''."""
+    return next((mistake for phrase, mistake in _HINT_MISTAKES if phrase in hint), "")
+
+
+def _failure(message: str, mistake: str = "") -> AssertionError:
+    """The AssertionError of a failed check, tagged with ``mistake`` when it names one."""
+    return AssertionError(_tagged(message, mistake) if mistake else message)
 
 
 def _describe(value: Any) -> str:
@@ -70,15 +144,17 @@ def _format_inputs(
 def _as_float_array(got: Any, *, name: str, inputs: Mapping[str, Any] | None) -> np.ndarray:
     """Convert a student's return value to a float array, or fail with a message saying why not."""
     if got is None:
-        raise AssertionError(
-            f"{name} returned None; did you forget a `return` statement?{_format_inputs(inputs)}"
+        raise _failure(
+            f"{name} returned None; did you forget a `return` statement?{_format_inputs(inputs)}",
+            "returned-none",
         )
     try:
         return np.asarray(got, dtype=float)
     except (TypeError, ValueError) as error:
-        raise AssertionError(
+        raise _failure(
             f"{name} returned {_describe(got)} ({type(got).__name__}), "
-            f"which is not an array of numbers: {error}{_format_inputs(inputs)}"
+            f"which is not an array of numbers: {error}{_format_inputs(inputs)}",
+            "not-numbers",
         ) from None
 
 
@@ -104,10 +180,11 @@ def _check_shape(
     hint: str = "",
 ) -> None:
     if got.shape != expected.shape:
-        raise AssertionError(
+        raise _failure(
             f"{name} returned an array of shape {got.shape}, expected shape {expected.shape}"
             + _hint(hint)
-            + _format_inputs(inputs)
+            + _format_inputs(inputs),
+            _hint_mistake(hint) or "wrong-shape",
         )
 
 
@@ -217,11 +294,12 @@ def check_gradient(
     if error <= tol:
         return
     worst, where = _worst_entry(np.abs(analytic - numeric))
-    raise AssertionError(
+    raise _failure(
         f"{name} disagrees with central finite differences: relative error {error:.3g} > {tol:g}.\n"
         f"worst entry{where}: analytic {analytic[worst]:.10g}, numeric {numeric[worst]:.10g}"
         + _hint(hint)
-        + _format_inputs(shown, worst, x.shape)
+        + _format_inputs(shown, worst, x.shape),
+        _hint_mistake(hint),
     )
 
 
@@ -241,10 +319,11 @@ def check_unchanged(passed: Any, original: Any, *, name: str, argument: str) -> 
     else:
         worst, where = _worst_entry(np.abs(got - expected))
         change = f"entry{where} went from {expected[worst]:.10g} to {got[worst]:.10g}"
-    raise AssertionError(
+    raise _failure(
         f"{name} changed its input {argument} in place: {change}.\n"
         "hint: build new arrays (x = x - m, np.maximum(x, 0), x.copy()) instead of writing "
-        "into the arrays you were given (x -= m, x[x < 0] = 0)"
+        "into the arrays you were given (x -= m, x[x < 0] = 0)",
+        "changed-input-in-place",
     )
 
 
@@ -258,20 +337,27 @@ def _matches(got: Any, wrong: Any) -> bool:
 
 
 @contextmanager
-def known_mistakes(got: Any, mistakes: Mapping[str, Any] | None) -> Iterator[None]:
+def known_mistakes(got: Any, mistakes: Mapping[Any, Any] | None) -> Iterator[None]:
     """Name the mistake behind a failed check when ``got`` is what that mistake produces.
 
-    ``mistakes`` maps an explanation (``"g(a) instead of g(a)(1 - g(a))"``) to the value the
-    mistake gives on the same inputs. An AssertionError raised inside the ``with`` block gets
-    the explanation of the first mistake ``got`` equals as an extra ``likely mistake:`` line;
-    other errors, and a ``got`` matching no mistake, pass through unchanged.
+    ``mistakes`` maps an explanation (``"g(a) instead of g(a)(1 - g(a))"``, or a
+    :class:`Mistake` with its identifier) to the value the mistake gives on the same inputs. An
+    AssertionError raised inside the ``with`` block gets the explanation of the first mistake
+    ``got`` equals as an extra ``likely mistake:`` line, and that mistake's tag; other errors,
+    and a ``got`` matching no mistake, pass through unchanged.
     """
     try:
         yield
     except AssertionError as error:
         for explanation, wrong in (mistakes or {}).items():
             if _matches(got, wrong):
-                raise AssertionError(f"{error}\nlikely mistake: {explanation}") from None
+                mistake = (
+                    explanation.id
+                    if isinstance(explanation, Mistake)
+                    else mistake_id(str(explanation))
+                )
+                text = MISTAKE_TAG.sub("", str(error)).rstrip()
+                raise _failure(f"{text}\nlikely mistake: {explanation}", mistake) from None
         raise
 
 

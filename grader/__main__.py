@@ -6,6 +6,7 @@
     autograde  grade submitted/ in parallel, with time and memory limits; --resume after a stop
     feedback   HTML feedback per student, hidden tests removed (nbgrader generate_feedback)
     export     grades CSV (nbgrader export) and a histogram of scores per exercise
+    report     per assignment, for instructors: mistakes per exercise, scores, similar answers
     html       a static HTML reading copy of the lectures, outputs included (make html)
     lab-copy   the student's working copy of lectures/ that make lab serves (never overwrites)
     publish    the student edition: lectures/, chainrule, set-up; no answer or hidden test
@@ -32,6 +33,8 @@ from grader.html import build_html
 from grader.labcopy import working_copy
 from grader.publish import publish
 from grader.release import release
+from grader.report import build_report
+from grader.report_html import write_report
 from grader.submissions import find_submissions, not_graded
 from grader.trusted import isolation
 from grader.worker import DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT, Limits
@@ -179,6 +182,24 @@ def run_export(course: Course, args: argparse.Namespace) -> int:
     return 0
 
 
+def run_report(course: Course, args: argparse.Namespace) -> int:
+    """``report [ASSIGNMENT...] [--to DIR]``: one HTML page and one CSV per assignment."""
+    destination = (args.to or course.root / "reports").resolve()
+    if destination.is_relative_to(course.directory("feedback").resolve()):
+        raise GraderError("the report is for instructors: write it outside feedback/")
+    submitted = sorted({s.assignment for s in find_submissions(course, args.assignments)})
+    if not submitted:
+        raise GraderError(f"no submission to report on in {course.directory('submitted')}")
+    for assignment in submitted:
+        start = time.perf_counter()
+        page, table = write_report(course, build_report(course, assignment), destination)
+        print(
+            f"report: wrote {_relative(course, page)} and {_relative(course, table)} "
+            f"in {time.perf_counter() - start:.1f} s"
+        )
+    return 0
+
+
 def run_html(course: Course, args: argparse.Namespace) -> int:
     """``html [ASSIGNMENT...] [--to DIR]``."""
     destination = (args.to or course.root / "build" / "html").resolve()
@@ -297,6 +318,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("export", run_export, "write the grades CSV and a PNG of scores per exercise")
     sub.add_argument("--to", type=Path, help="CSV file (default: grades.csv in the course)")
     sub.add_argument("--plot", type=Path, help="PNG file (default: grades.png in the course)")
+
+    sub = command(
+        "report",
+        run_report,
+        "per assignment, an HTML page and a CSV for instructors: named mistakes per exercise, "
+        "scores per student, unusually similar answers (after autograde)",
+    )
+    add_assignments(sub)
+    sub.add_argument("--to", type=Path, help="folder (default: reports in the course)")
 
     sub = command("html", run_html, "render the lectures to static HTML for reading")
     add_assignments(sub)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import BinaryIO
 
 import nbformat
 import numpy as np
@@ -28,7 +29,7 @@ def export_csv(course: Course, path: Path) -> None:
     run_app(ExportApp, config, "nbgrader export")
 
 
-def _grade_ids(course: Course, assignment: str, notebook: str) -> list[str]:
+def grade_ids(course: Course, assignment: str, notebook: str) -> list[str]:
     """The grade ids of a release notebook in cell order (empty if it is not released)."""
     path = course.directory("release") / assignment / f"{notebook}.ipynb"
     if not path.is_file():
@@ -37,14 +38,15 @@ def _grade_ids(course: Course, assignment: str, notebook: str) -> list[str]:
     return [cell.metadata.get("nbgrader", {}).get("grade_id", "") for cell in cells]
 
 
-def plot_histograms(course: Course, scores: list[CellScore], path: Path) -> None:
-    """Save a PNG with, for each graded cell (in notebook order), a histogram of the scores."""
+def plot_histograms(course: Course, scores: list[CellScore], path: Path | BinaryIO) -> None:
+    """Save a PNG (to a path or a binary file) with, for each graded cell (in notebook order), a
+    histogram of the scores."""
     if not scores:
         raise GraderError("no graded submission in the gradebook: nothing to plot")
     by_cell: dict[tuple[str, str, str], list[CellScore]] = {}
     for score in scores:
         by_cell.setdefault((score.assignment, score.notebook, score.cell), []).append(score)
-    order = {(a, nb): _grade_ids(course, a, nb) for a, nb in {(a, nb) for a, nb, _ in by_cell}}
+    order = {(a, nb): grade_ids(course, a, nb) for a, nb in {(a, nb) for a, nb, _ in by_cell}}
 
     def position(key: tuple[str, str, str]) -> tuple[str, str, int, str]:
         ids = order[key[:2]]

@@ -47,6 +47,9 @@ class GradedTest:
     max_score: float
     message: str
     """Why the test scored less than its points ('' if it did not)."""
+    mistake: str = ""
+    """The identifier of the known mistake the message names ('' if none): the tag that
+    :mod:`chainrule.checks` ends the message with, stripped from ``message``."""
 
 
 def find_submissions(

@@ -35,6 +35,7 @@ import nbformat
 from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 
+from chainrule.checks import split_mistake
 from grader import phases
 from grader.cells import grade_id_of
 from grader.course import Course, GraderError, check_result
@@ -183,8 +184,9 @@ def graded_tests(gradebook: Gradebook, submission: Submission, folder: Path) -> 
                 message = messages.get((notebook.name, grade.cell.name), "")
                 if score < max_score and not message:
                     message = f"{notebook.name}.ipynb was not submitted"
+                message, mistake = split_mistake(message)
                 results.append(
-                    GradedTest(notebook.name, grade.cell.name, score, max_score, message)
+                    GradedTest(notebook.name, grade.cell.name, score, max_score, message, mistake)
                 )
     return results
 

@@ -30,3 +30,23 @@ def page_text(path: Path) -> str:
     parser = _Text()
     parser.feed(path.read_text())
     return "".join(parser.parts)
+
+
+def browser_problems(chromium, path: Path, action=None) -> tuple[list[str], list[str]]:
+    """Open the page at ``path`` in ``chromium`` (the conftest fixture), run ``action(page)`` if
+    given; return the console errors and the requests to anything but ``file:`` and ``data:``."""
+    page = chromium.new_page()
+    errors: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith(("file:", "data:")) else requests.append(r.url),
+    )
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    if action is not None:
+        action(page)
+    page.close()
+    return errors, requests

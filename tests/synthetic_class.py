@@ -1,0 +1,88 @@
+"""A synthetic class for notebook 04 (backpropagation), for the report and similarity tests.
+
+Students: the solution, the blank release, each classic wrong answer of the catalogue
+(tests/test_wrong_bprops.py) :data:`COPIES` times, two students who submit the same unusual
+Linear box with renamed variables and other comments (``copy-a``, ``copy-b``), and one whose
+Linear.bprop is the body of ``chainrule.layers.Linear.bprop`` (``from-reference``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import textwrap
+from pathlib import Path
+
+import nbformat
+from test_wrong_bprops import MISTAKES
+
+from chainrule import layers
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "04_backprop"
+#: How many students make each mistake of the catalogue.
+COPIES = 2
+#: The exercise the copies are about.
+COPIED = "linear"
+
+#: The answer to Linear's fprop and bprop that copy-a wrote, with its four names to rename.
+UNUSUAL = """        # keep a float copy of the batch for the backward pass
+        {batch} = np.array(x, dtype=np.float64)
+        self.saved_input = {batch}
+        {weights}, {bias} = self.params["W"], self.params["b"]
+        return np.dot({batch}, {weights}.T) + {bias}[np.newaxis, :]
+"""
+UNUSUAL_BPROP = """        {grad} = np.array(grad_out, dtype=np.float64)  # G, one row per example
+        grad_weights = np.einsum("nh,nd->hd", {grad}, self.saved_input)
+        grad_bias = np.einsum("nh->h", {grad})
+        self.grads = dict(W=grad_weights, b=grad_bias)
+        return np.einsum("nh,hd->nd", {grad}, self.params["W"])
+"""
+
+
+def _answers(source: str, fprop: str, bprop: str) -> str:
+    """The Linear cell ``source`` with the two solution regions replaced."""
+    head, rest = source.split("        ### BEGIN SOLUTION\n", 1)
+    _, rest = rest.split("        ### END SOLUTION\n", 1)
+    middle, rest = rest.split("        ### BEGIN SOLUTION\n", 1)
+    _, tail = rest.split("        ### END SOLUTION", 1)
+    return head + fprop + middle + bprop.rstrip("\n") + tail
+
+
+def solution_cells(step: str = "solutions") -> dict[str, str]:
+    """grade id -> source of the solution cells of the notebook in ``step`` (``solutions`` or
+    ``lectures``, the released stubs)."""
+    path = ROOT / step / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    return {
+        cell.metadata.nbgrader["grade_id"]: cell.source
+        for cell in nbformat.read(path, as_version=4).cells
+        if cell.metadata.get("nbgrader", {}).get("solution")
+    }
+
+
+def class_answers() -> dict[str, dict[str, str]]:
+    """student -> grade id -> the source of each solution cell the student submits (a student
+    missing a grade id keeps the released cell: "blank" has none)."""
+    cells = solution_cells()
+    students: dict[str, dict[str, str]] = {"solution": dict(cells), "blank": {}}
+    for mistake, (cell, _, right, wrong) in MISTAKES[ASSIGNMENT].items():
+        for n in range(COPIES):
+            students[f"{mistake}-{n}"] = {**cells, cell: cells[cell].replace(right, wrong)}
+    linear = cells[COPIED]
+    names_a = {"batch": "inputs", "weights": "weights", "bias": "bias", "grad": "upstream"}
+    names_b = {"batch": "X_in", "weights": "Wt", "bias": "bt", "grad": "dOut"}
+    copy_b_fprop = UNUSUAL.format(**names_b).replace(
+        "# keep a float copy of the batch for the backward pass", "# store x for later"
+    )
+    copy_b_bprop = UNUSUAL_BPROP.format(**names_b).replace("# G, one row per example", "")
+    students["copy-a"] = {
+        **cells,
+        COPIED: _answers(linear, UNUSUAL.format(**names_a), UNUSUAL_BPROP.format(**names_a)),
+    }
+    students["copy-b"] = {**cells, COPIED: _answers(linear, copy_b_fprop, copy_b_bprop)}
+    reference = inspect.getsource(layers.Linear.bprop).split("\n", 1)[1]
+    fprop = linear.split("        ### BEGIN SOLUTION\n", 1)[1].split("        ### END")[0]
+    students["from-reference"] = {
+        **cells,
+        COPIED: _answers(linear, fprop, textwrap.indent(textwrap.dedent(reference), " " * 8)),
+    }
+    return students
