@@ -19,6 +19,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 from traitlets import Bool, Integer, List, Set
 
+from chainrule.checks import split_mistake
 from grader.cells import grade_id_of
 
 
@@ -180,9 +181,23 @@ class SafeFeedback(ClearHiddenTests):
 
     The outputs stay: a student cell's outputs come from the sandbox, which never had the
     hidden tests (their code runs in the grading process only), and a test cell's only output
-    is the grader's message when it failed (:class:`grader.execute.TrustedExecute`).
+    is the grader's message when it failed (:class:`grader.execute.TrustedExecute`). That
+    message loses its ``[mistake: ...]`` tag, which is for the class report
+    (:func:`chainrule.checks.split_mistake`).
     """
 
     #: Accepts the ``NbConvertBase.display_data_priority`` that nbconvert's HTMLExporter sets,
     #: as nbgrader's GetGrades does; unused here, it silences traitlets' "not recognized".
     display_data_priority = List().tag(config=True)
+
+    def preprocess_cell(
+        self, cell: NotebookNode, resources: dict[str, Any], cell_index: int
+    ) -> tuple[NotebookNode, dict[str, Any]]:
+        """Clear the hidden tests, and the mistake tags of a test cell's message."""
+        cell, resources = super().preprocess_cell(cell, resources, cell_index)
+        if is_test_cell(cell):
+            for output in cell.outputs:
+                if output.output_type == "error":
+                    output.evalue = split_mistake(output.evalue)[0]
+                    output.traceback = [split_mistake(line)[0] for line in output.traceback]
+        return cell, resources

@@ -276,13 +276,14 @@ def test_feedback_hides_hidden_tests_and_keeps_outputs() -> None:
         "test_x",
         points=1,
     )
-    test.outputs = [failure_output("off by one")]
+    test.outputs = [failure_output("off by one\n[mistake: off-by-one]")]
     shown = new_code_cell("print(x)")
     shown.outputs = [new_output("stream", name="stdout", text="3\n")]
     notebook = new_notebook(cells=[shown, test])
     SafeFeedback().preprocess(notebook, {})
     assert "secret_check" not in json.dumps(notebook)
-    assert notebook.cells[1].outputs[0].evalue == "off by one"
+    (failed,) = notebook.cells[1].outputs
+    assert failed.evalue == "off by one" and "mistake" not in "".join(failed.traceback)
     assert notebook.cells[0].outputs[0].text == "3\n"
 
 
