@@ -66,8 +66,17 @@ class ForgetUnknownCells(NbGraderPreprocessor):
         return nb, resources
 
 
-class ReleasedNotebookStep(NbGraderPreprocessor):
-    """A step that reads the released notebook (``lectures/``) of the notebook it processes."""
+class RestoreDeletedCells(NbGraderPreprocessor):
+    """Sanitize step, before OverwriteCells: put back the released cells the student deleted.
+
+    Every cell of the released notebook with an nbgrader ``grade_id`` (answers, tests, setup,
+    locked text) that the submission lacks goes back as released, after the released cell
+    before it, or first. A deleted answer comes back as its stub (that exercise scores 0);
+    nbgrader's OverwriteCells then checks the rest as usual. nbgrader's own
+    ``add_missing_cells`` restores test cells only, after the cell before them in the source,
+    and fails with KeyError when that cell is gone too (an answer deleted with its test) or is
+    not an answer or a test: the whole submission then could not be graded.
+    """
 
     def released(self, resources: dict[str, Any]) -> NotebookNode | None:
         """The released notebook, or None (with a warning) when the course has none."""
@@ -80,19 +89,6 @@ class ReleasedNotebookStep(NbGraderPreprocessor):
             self.log.warning("no released notebook at %s: %s skipped", path, type(self).__name__)
             return None
         return nbformat.read(path, as_version=4)
-
-
-class RestoreDeletedCells(ReleasedNotebookStep):
-    """Sanitize step, before OverwriteCells: put back the released cells the student deleted.
-
-    Every cell of the released notebook with an nbgrader ``grade_id`` (answers, tests, setup,
-    locked text) that the submission lacks goes back as released, after the released cell
-    before it, or first. A deleted answer comes back as its stub (that exercise scores 0);
-    nbgrader's OverwriteCells then checks the rest as usual. nbgrader's own
-    ``add_missing_cells`` restores test cells only, after the cell before them in the source,
-    and fails with KeyError when that cell is gone too (an answer deleted with its test) or is
-    not an answer or a test: the whole submission then could not be graded.
-    """
 
     def preprocess(
         self, nb: NotebookNode, resources: dict[str, Any]

@@ -1,7 +1,8 @@
-"""Re-check a submission's autograded tests out of the student's reach: the trusted score.
+"""Run a submission once in the sandbox and its autograded tests out of the student's reach.
 
-For each test cell of the *source* notebook, the grader runs the test's code in its own process,
-in a namespace where the setup cells' names (run here, from the source) come first, then the
+:func:`run_submission` runs the submission's cells in the sandbox child (keeping their outputs)
+and, for each test cell of the *source* notebook, runs the test's code in this process, in a
+namespace where the setup cells' names (run here, from the source) come first, then the
 names earlier test cells defined, then Python's builtins, then proxies of the student's globals
 from the sandbox child. A test passes iff its code runs to the end without an exception and no
 tripwire fired; it then scores its points, else 0. There is no partial credit.

@@ -222,6 +222,92 @@ print({PROBE!r}, json.dumps({{"top": _top, "seen": len(_seen), "found": _found}}
 """
 
 
+#: Runs every answer of any solutions/03_softmax/*.ipynb under the folders in ``_roots``; prints
+#: how many it ran. The code before it fills ``_roots``.
+STEAL = """
+import json
+from pathlib import Path
+
+_ran = 0
+for _root in list(_roots):
+    for _path in Path(_root).glob("solutions/03_softmax/*.ipynb"):
+        try:
+            _cells = json.loads(_path.read_text())["cells"]
+        except (OSError, ValueError):
+            continue
+        for _cell in _cells:
+            _text = "".join(_cell["source"])
+            if "BEGIN " + "SOLUTION" in _text:
+                exec(_text, globals())
+                _ran += 1
+print("STOLE", _ran, "answers")
+"""
+
+STEAL_VIA_PROC = """import os
+from pathlib import Path
+_roots = []
+for _pid in os.listdir("/proc"):
+    if _pid.isdigit():
+        try:
+            _roots.append(os.readlink(f"/proc/{_pid}/cwd"))
+            _env = open(f"/proc/{_pid}/environ", "rb").read().split(b"\\0")
+            _roots += [v.split(b"=", 1)[1].decode() for v in _env if b"=/" in v]
+        except OSError:
+            pass
+_roots = [p for r in _roots for p in [r, *map(str, Path(r).parents)]]
+"""
+
+#: Walks every folder from / but the Python runtime (/usr, the interpreter, the venv: tens of
+#: thousands of files that hold no course, too slow to list within a cell's time limit) and the
+#: kernel's /proc, /sys and /dev.
+STEAL_BY_WALKING = """import os, sys
+from pathlib import Path
+_skip = {"/proc", "/sys", "/dev", "/usr", os.path.realpath(sys.prefix),
+         os.path.realpath(sys.base_prefix)}
+_roots = set()
+for _folder, _dirs, _files in os.walk("/"):
+    _dirs[:] = [d for d in _dirs if os.path.join(_folder, d) not in _skip]
+    if "solutions" in _dirs:
+        _roots.add(_folder)
+"""
+
+WRITE_GRADES = """import glob, os
+from pathlib import Path
+import chainrule
+_roots = [str(Path(chainrule.__file__).parents[1]), "/tmp"]
+for _pid in os.listdir("/proc"):
+    if _pid.isdigit():
+        try:
+            _roots.append(os.readlink(f"/proc/{_pid}/cwd"))
+        except OSError:
+            pass
+_wrote = 0
+for _root in _roots:
+    for _pattern in ("**/gradebook.db", "**/.chainrule-graded.json"):
+        for _path in glob.glob(os.path.join(_root, _pattern), recursive=True):
+            try:
+                with open(_path, "w") as _handle:
+                    _handle.write("overwritten")
+                _wrote += 1
+            except OSError:
+                pass
+print("WROTE", _wrote, "files")
+"""
+
+
+def steal_case(name: str, what: str, find_roots: str) -> Case:
+    """A blank 03 submission whose first cell runs the answers it finds from the folders the code
+    ``find_roots`` puts in ``_roots``: it must find none (every test 0, "STOLE 0 answers")."""
+    return Case(
+        name,
+        "03_softmax",
+        what,
+        lambda n: insert_after(small(n, only=()), "setup", find_roots + STEAL),
+        zero=None,
+        feedback="STOLE 0 answers",
+    )
+
+
 CASES = [
     # -- replacing what the tests rely on --------------------------------------------------
     Case(
@@ -542,33 +628,21 @@ CASES = [
         feedback="finite-difference",
     ),
     # -- the course, the gradebook and the grading run, out of reach (bubblewrap) -------------
-    Case(
+    steal_case(
         "steal-via-chainrule-file",
-        "03_softmax",
         "finds solutions/ next to chainrule's package (chainrule.__file__) and runs its answers",
-        lambda n: steal(
-            n,
-            "from pathlib import Path\nimport chainrule\n"
-            "_roots = [Path(chainrule.__file__).parents[1]]\n",
-        ),
-        zero=None,
-        feedback="STOLE 0 answers",
+        "from pathlib import Path\nimport chainrule\n"
+        "_roots = [Path(chainrule.__file__).parents[1]]\n",
     ),
-    Case(
+    steal_case(
         "steal-via-proc",
-        "03_softmax",
         "looks for the course through /proc/*/cwd and the paths in /proc/*/environ",
-        lambda n: steal(n, STEAL_VIA_PROC),
-        zero=None,
-        feedback="STOLE 0 answers",
+        STEAL_VIA_PROC,
     ),
-    Case(
+    steal_case(
         "steal-by-walking-root",
-        "03_softmax",
-        "walks the whole file system from / for notebooks holding answers",
-        lambda n: steal(n, STEAL_BY_WALKING),
-        zero=None,
-        feedback="STOLE 0 answers",
+        "walks the file system from / (all but the Python runtime) for a solutions/ folder",
+        STEAL_BY_WALKING,
     ),
     Case(
         "write-gradebook-and-records",
@@ -673,84 +747,6 @@ def _fd_linear(n: Notebooks) -> str:
         ),
         "    ",
     )
-
-
-#: Runs every answer of any solutions/03_softmax/*.ipynb under the folders in ``_roots``; prints
-#: how many it ran. The code before it fills ``_roots``.
-STEAL = """
-import json
-from pathlib import Path
-
-_ran = 0
-for _root in list(_roots):
-    for _path in Path(_root).glob("solutions/03_softmax/*.ipynb"):
-        try:
-            _cells = json.loads(_path.read_text())["cells"]
-        except (OSError, ValueError):
-            continue
-        for _cell in _cells:
-            _text = "".join(_cell["source"])
-            if "BEGIN " + "SOLUTION" in _text:
-                exec(_text, globals())
-                _ran += 1
-print("STOLE", _ran, "answers")
-"""
-
-STEAL_VIA_PROC = """import os
-from pathlib import Path
-_roots = []
-for _pid in os.listdir("/proc"):
-    if _pid.isdigit():
-        try:
-            _roots.append(os.readlink(f"/proc/{_pid}/cwd"))
-            _env = open(f"/proc/{_pid}/environ", "rb").read().split(b"\\0")
-            _roots += [v.split(b"=", 1)[1].decode() for v in _env if b"=/" in v]
-        except OSError:
-            pass
-_roots = [p for r in _roots for p in [r, *map(str, Path(r).parents)]]
-"""
-
-#: Walks every folder from / but the Python runtime (/usr, the interpreter, the venv: tens of
-#: thousands of files that hold no course, too slow to list within a cell's time limit) and the
-#: kernel's /proc, /sys and /dev.
-STEAL_BY_WALKING = """import os, sys
-from pathlib import Path
-_skip = {"/proc", "/sys", "/dev", "/usr", os.path.realpath(sys.prefix),
-         os.path.realpath(sys.base_prefix)}
-_roots = set()
-for _folder, _dirs, _files in os.walk("/"):
-    _dirs[:] = [d for d in _dirs if os.path.join(_folder, d) not in _skip]
-    if "solutions" in _dirs:
-        _roots.add(_folder)
-"""
-
-WRITE_GRADES = """import glob, os
-from pathlib import Path
-import chainrule
-_roots = [str(Path(chainrule.__file__).parents[1]), "/tmp"]
-for _pid in os.listdir("/proc"):
-    if _pid.isdigit():
-        try:
-            _roots.append(os.readlink(f"/proc/{_pid}/cwd"))
-        except OSError:
-            pass
-_wrote = 0
-for _root in _roots:
-    for _pattern in ("**/gradebook.db", "**/.chainrule-graded.json"):
-        for _path in glob.glob(os.path.join(_root, _pattern), recursive=True):
-            try:
-                with open(_path, "w") as _handle:
-                    _handle.write("overwritten")
-                _wrote += 1
-            except OSError:
-                pass
-print("WROTE", _wrote, "files")
-"""
-
-
-def steal(notebooks: Notebooks, find_roots: str) -> NotebookNode:
-    """A blank submission whose first cell runs the answers it finds from ``find_roots``."""
-    return insert_after(small(notebooks, only=()), "setup", find_roots + STEAL)
 
 
 def write(case: Case, notebooks: Notebooks, folder: Path) -> None:
