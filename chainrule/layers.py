@@ -1,9 +1,16 @@
-"""Flow-graph modules: each box has ``fprop`` (forward) and ``bprop`` (backward).
+"""Flow-graph boxes: each has ``fprop`` (forward) and ``bprop`` (backward).
 
-``fprop(x)`` computes the box's output and caches what ``bprop`` needs; ``bprop(grad_out)``
-receives ∂L/∂(output), returns ∂L/∂(input), and fills ``grads`` with ∂L/∂θ for every entry
-of ``params`` (same keys, same shapes). Boxes are called forward in order, backward in
-reverse order. A batch is rows: x has shape (N, D).
+Two kinds of box, with two signatures:
+
+- a :class:`Module` (a layer, an activation, a whole :class:`Sequential`): ``fprop(x)`` computes
+  the box's output and caches what ``bprop`` needs; ``bprop(grad_out)`` receives ∂L/∂(output),
+  returns ∂L/∂(input), and fills ``grads`` with ∂L/∂θ for every entry of ``params`` (same keys,
+  same shapes);
+- a :class:`Loss`, the box at the top of the graph: ``fprop(output, target)`` returns the scalar
+  L (a mean over the batch) and ``bprop()`` starts the backward pass with ∂L/∂(output).
+
+Boxes are called forward in order, backward in reverse order. A batch is rows: x has shape
+(N, D).
 """
 
 from __future__ import annotations
@@ -17,12 +24,25 @@ from chainrule._validate import as_float_array, as_rng, positive_int
 from chainrule.init import Initializer, glorot_uniform
 
 
-class Module:
-    """A box of the flow graph with parameters ``params`` and their gradients ``grads``."""
+class Box:
+    """What every box of the flow graph has: parameters ``params`` (name -> array) and, after
+    ``bprop``, their gradients ``grads`` (same keys and shapes)."""
 
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
+
+    def _cached(self, value: np.ndarray | None) -> np.ndarray:
+        if value is None:
+            raise ValueError(f"{type(self).__name__}.bprop called before fprop: call fprop first")
+        return value
+
+
+class Module(Box):
+    """A box inside the flow graph: ``fprop(x)`` -> output, ``bprop(∂L/∂output)`` -> ∂L/∂x."""
+
+    def __init__(self) -> None:
+        super().__init__()
         self.training = True
 
     def fprop(self, x: np.ndarray) -> np.ndarray:
@@ -42,11 +62,6 @@ class Module:
     def eval(self) -> Module:
         """Switch to evaluation mode (Dropout keeps every unit); returns self."""
         return self.train(False)
-
-    def _cached(self, value: np.ndarray | None) -> np.ndarray:
-        if value is None:
-            raise ValueError(f"{type(self).__name__}.bprop called before fprop: call fprop first")
-        return value
 
     def _grad_like(self, grad_out: object, shape: tuple[int, ...]) -> np.ndarray:
         grad_out = as_float_array(grad_out, "grad_out")
@@ -109,25 +124,28 @@ class Linear(Module):
 class Activation(Module):
     """Elementwise box h = g(a); bprop multiplies by g'(a): ∂L/∂a = ∂L/∂h ⊙ g'(a).
 
-    fprop caches its input a and its output h; :meth:`derivative` computes g'(a) from them.
+    A subclass gives ``g`` and :meth:`derivative`, g'(a) at the input a cached by the last fprop;
+    fprop also caches its output h = g(a), from which some derivatives are cheaper
+    (sigmoid: h (1 - h), tanh: 1 - h²).
     """
-
-    g: Callable[[np.ndarray], np.ndarray]
-    g_grad: Callable[[np.ndarray], np.ndarray]
 
     def __init__(self) -> None:
         super().__init__()
         self._a: np.ndarray | None = None
         self._h: np.ndarray | None = None
 
-    def fprop(self, x: np.ndarray) -> np.ndarray:
-        self._a = as_float_array(x, "x")
-        self._h = type(self).g(self._a)
-        return self._h
+    def g(self, a: np.ndarray) -> np.ndarray:
+        """The activation function h = g(a), elementwise."""
+        raise NotImplementedError(f"{type(self).__name__} does not define g")
 
     def derivative(self) -> np.ndarray:
-        """g'(a) at the input cached by the last fprop."""
-        return type(self).g_grad(self._a)
+        """g'(a) at the input a cached by the last fprop, elementwise (the shape of a)."""
+        raise NotImplementedError(f"{type(self).__name__} does not define derivative")
+
+    def fprop(self, x: np.ndarray) -> np.ndarray:
+        self._a = as_float_array(x, "x")
+        self._h = self.g(self._a)
+        return self._h
 
     def bprop(self, grad_out: np.ndarray) -> np.ndarray:
         a = self._cached(self._a)
@@ -146,7 +164,8 @@ class Sigmoid(Activation):
     g = staticmethod(F.sigmoid)
 
     def derivative(self) -> np.ndarray:
-        return self._h * (1.0 - self._h)
+        h = self._cached(self._h)
+        return h * (1.0 - h)
 
 
 class Tanh(Activation):
@@ -158,31 +177,30 @@ class Tanh(Activation):
     g = staticmethod(F.tanh)
 
     def derivative(self) -> np.ndarray:
-        return 1.0 - self._h**2
+        return 1.0 - self._cached(self._h) ** 2
 
 
 class ReLU(Activation):
     """h = max(0, a), g'(a) = 1 if a > 0 else 0."""
 
     g = staticmethod(F.relu)
-    g_grad = staticmethod(F.relu_grad)
+
+    def derivative(self) -> np.ndarray:
+        return F.relu_grad(self._cached(self._a))
 
 
-class LeakyReLU(Module):
+class LeakyReLU(Activation):
     """h = a if a >= 0 else slope * a (PReLU with a fixed slope), g'(a) = 1 or slope."""
 
     def __init__(self, slope: float = 0.01) -> None:
         super().__init__()
         self.slope = float(slope)
-        self._a: np.ndarray | None = None
 
-    def fprop(self, x: np.ndarray) -> np.ndarray:
-        self._a = as_float_array(x, "x")
-        return F.leaky_relu(self._a, self.slope)
+    def g(self, a: np.ndarray) -> np.ndarray:
+        return F.leaky_relu(a, self.slope)
 
-    def bprop(self, grad_out: np.ndarray) -> np.ndarray:
-        a = self._cached(self._a)
-        return self._grad_like(grad_out, a.shape) * F.leaky_relu_grad(a, self.slope)
+    def derivative(self) -> np.ndarray:
+        return F.leaky_relu_grad(self._cached(self._a), self.slope)
 
     def __repr__(self) -> str:
         return f"LeakyReLU(slope={self.slope})"
@@ -289,9 +307,19 @@ class Sequential(Module):
         return "Sequential(" + ", ".join(map(repr, self.modules)) + ")"
 
 
-class Loss(Module):
-    """A box at the top of the graph: ``fprop(output, target)`` gives the mean batch loss and
-    ``bprop()`` its gradient with respect to ``output`` (∂L/∂L = 1 is implied).
+class Loss(Box):
+    """The box at the top of the flow graph: L = loss(output, target), a mean over the batch.
+
+    - ``fprop(output, target) -> float``: L for the network's output (N, ...) and the target of
+      each example; caches both.
+    - ``bprop(grad_out=1.0) -> ∂L/∂output``, shaped like the output: the gradient that starts
+      the backward pass (∂L/∂L = 1; another ``grad_out`` scales it, e.g. the weight of this
+      term in a sum of losses).
+    - ``params`` and ``grads`` are empty: a loss has no parameters.
+
+    A loss is not a :class:`Module`: its fprop takes the target and its bprop receives no
+    gradient from above, so it is never placed inside a :class:`Sequential`. The training loop
+    is ``loss.fprop(model.fprop(X), y)`` then ``model.bprop(loss.bprop())``.
 
     fprop only caches its inputs next to the loss value; the gradient is computed by bprop, so
     evaluating the loss alone (as a finite-difference check does thousands of times) costs no
@@ -305,12 +333,12 @@ class Loss(Module):
         super().__init__()
         self._inputs: tuple[np.ndarray, np.ndarray] | None = None
 
-    def fprop(self, output: np.ndarray, target: np.ndarray) -> float:  # type: ignore[override]
+    def fprop(self, output: np.ndarray, target: np.ndarray) -> float:
         loss = type(self).value(output, target)
         self._inputs = (output, target)
         return loss
 
-    def bprop(self, grad_out: float = 1.0) -> np.ndarray:  # type: ignore[override]
+    def bprop(self, grad_out: float = 1.0) -> np.ndarray:
         output, target = self._cached(self._inputs)
         return float(grad_out) * type(self).gradient(output, target)
 

@@ -5,8 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chainrule import functional as F
 from chainrule import init, layers
-from chainrule.gradcheck import check_module, numerical_gradient, rel_error
+from chainrule.gradcheck import check_module, numerical_derivative, numerical_gradient, rel_error
 
 seeds = st.integers(0, 2**32 - 1)
 sizes = st.integers(1, 6)
@@ -39,6 +40,55 @@ def test_activation_bprop(make, n, d, seed):
     rng = np.random.default_rng(seed)
     report = check_module(make(), kink_free(rng, (n, d)), rng=rng)
     assert report.passed(1e-7), str(report)
+
+
+@pytest.mark.parametrize(
+    ("make", "g"),
+    [
+        (layers.Sigmoid, F.sigmoid),
+        (layers.Tanh, F.tanh),
+        (layers.ReLU, F.relu),
+        (lambda: layers.LeakyReLU(0.2), lambda a: F.leaky_relu(a, 0.2)),
+    ],
+)
+@given(shape=st.lists(sizes, min_size=1, max_size=3), seed=seeds)
+@settings(max_examples=15, deadline=None)
+def test_activation_derivative_is_g_prime_at_the_input(make, g, shape, seed):
+    # One mechanism for every activation box: derivative() is g'(a) at the cached input, and
+    # bprop multiplies by it.
+    rng = np.random.default_rng(seed)
+    a = kink_free(rng, tuple(shape))
+    box = make()
+    np.testing.assert_array_equal(box.fprop(a), g(a))
+    assert rel_error(box.derivative(), numerical_derivative(g, a)) < 1e-7
+    G = rng.normal(size=a.shape)
+    np.testing.assert_array_equal(box.bprop(G), G * box.derivative())
+
+
+def test_an_activation_without_derivative_says_so():
+    class Halve(layers.Activation):
+        def g(self, a: np.ndarray) -> np.ndarray:
+            return a / 2
+
+    box = Halve()
+    np.testing.assert_array_equal(box.fprop(np.ones((1, 2))), [[0.5, 0.5]])
+    with pytest.raises(NotImplementedError, match="Halve does not define derivative"):
+        box.bprop(np.ones((1, 2)))
+    with pytest.raises(ValueError, match="Sigmoid.bprop called before fprop"):
+        layers.Sigmoid().derivative()
+
+
+def test_losses_have_their_own_interface_and_are_not_modules():
+    rng = np.random.default_rng(0)
+    logits, y = rng.normal(size=(4, 3)), np.array([0, 2, 1, 2])
+    loss = layers.SoftmaxCrossEntropy()
+    assert isinstance(loss, layers.Loss) and not isinstance(loss, layers.Module)
+    assert loss.params == {} and loss.grads == {}
+    assert loss.fprop(logits, y) == F.softmax_cross_entropy(logits, y)
+    np.testing.assert_array_equal(loss.bprop(), F.softmax_cross_entropy_grad(logits, y))
+    np.testing.assert_allclose(loss.bprop(2.0), 2 * loss.bprop(), rtol=1e-15)  # dL/dL scaled
+    with pytest.raises(TypeError, match=r"modules\[1\] must be a Module, got SoftmaxCrossEntropy"):
+        layers.Sequential([layers.Linear(3, 3, rng=0), loss])
 
 
 @given(n=sizes, seed=seeds)
