@@ -34,7 +34,8 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 
-from chainrule import widgets  # noqa: E402
+from chainrule.least_squares import N_EXAMPLES  # noqa: E402
+from chainrule.widgets import initialization, learning_rate  # noqa: E402
 
 SETTINGS = 50
 TARGETS_MS = {"median": 50.0, "p95": 100.0}
@@ -59,16 +60,16 @@ def _report(title: str, times: dict[str, list[float]]) -> None:
 
 
 def learning_rate_explorer(rng: np.random.Generator) -> None:
-    explorer = widgets.learning_rate_explorer(seed=0)
+    explorer = learning_rate.learning_rate_explorer(seed=0)
     controls = explorer.controls
     figure = explorer.view.figure
     times: dict[str, list[float]] = {"slider update": [], "compute": [], "compute + full draw": []}
     for _ in range(SETTINGS):
-        controls["dataset"].value = str(rng.choice(sorted(widgets.DATASETS)))
-        controls["batch_size"].value = int(rng.integers(1, widgets.N_EXAMPLES + 1))
+        controls["dataset"].value = str(rng.choice(sorted(learning_rate.DATASETS)))
+        controls["batch_size"].value = int(rng.integers(1, N_EXAMPLES + 1))
         controls["momentum"].value = float(rng.choice([0.0, 0.5, 0.9, 0.99]))
-        controls["epochs"].value = int(rng.integers(1, widgets.MAX_EPOCHS + 1))
-        lr = float(10 ** rng.uniform(*np.log10(widgets.LR_RANGE)))
+        controls["epochs"].value = int(rng.integers(1, learning_rate.MAX_EPOCHS + 1))
+        lr = float(10 ** rng.uniform(*np.log10(learning_rate.LR_RANGE)))
         times["slider update"].append(_timed(lambda lr=lr: setattr(controls["lr"], "value", lr)))
         compute = _timed(explorer.compute)
         times["compute"].append(compute)
@@ -77,19 +78,21 @@ def learning_rate_explorer(rng: np.random.Generator) -> None:
 
 
 def init_explorer(rng: np.random.Generator) -> None:
-    explorer = widgets.init_explorer(depth=10, width=100, seed=0)
+    explorer = initialization.init_explorer(depth=10, width=100, seed=0)
     controls = explorer.controls
     times: dict[str, list[float]] = {"update": [], "compute": [], "depth change": []}
     for _ in range(SETTINGS):
-        controls["activation"].value = str(rng.choice(sorted(widgets.ACTIVATIONS)))
-        controls["scale"].value = float(10 ** rng.uniform(*np.log10(widgets.SCALE_RANGE)))
-        scheme = str(rng.choice([s for s in widgets.SCHEMES if s != controls["scheme"].value]))
+        controls["activation"].value = str(rng.choice(sorted(initialization.ACTIVATIONS)))
+        controls["scale"].value = float(10 ** rng.uniform(*np.log10(initialization.SCALE_RANGE)))
+        scheme = str(
+            rng.choice([s for s in initialization.SCHEMES if s != controls["scheme"].value])
+        )
         times["update"].append(_timed(lambda s=scheme: setattr(controls["scheme"], "value", s)))
         times["compute"].append(_timed(explorer.compute))
         times["depth change"].append(_timed(lambda: setattr(controls["depth"], "value", 11)))
         controls["depth"].value = 10
     title = (
-        f"initialization explorer: depth 10, width 100, {widgets.PROBE_EXAMPLES} examples, "
+        f"initialization explorer: depth 10, width 100, {initialization.PROBE_EXAMPLES} examples, "
         f"{SETTINGS} random settings"
     )
     _report(title, times)

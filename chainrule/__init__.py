@@ -2,8 +2,10 @@
 
 Submodules: ``functional`` (activations, softmax, losses and their derivatives), ``gradcheck``
 (finite differences and gradient checks), ``layers`` (fprop/bprop modules), ``init``,
-``regularizers``, ``optim``, ``train``, ``data``; ``hidden`` (the generator of hidden
-tests' inputs); ``plots`` and ``widgets`` for the notebooks.
+``regularizers``, ``optim``, ``train``, ``data``, ``search``; ``hidden`` (the generator of hidden
+tests' inputs); the explorers' numbers: ``least_squares`` and ``runs`` (learning rate), ``probe``
+(initialization); ``plots`` and ``widgets`` for the notebooks, the only ones that import
+matplotlib or ipywidgets.
 """
 
 __version__ = "0.1.0"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Collection
 
 import numpy as np
 
@@ -94,3 +95,10 @@ def as_rng(rng: object, name: str = "rng") -> np.random.Generator:
     if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
         return np.random.default_rng(rng)
     raise TypeError(f"{name} must be a numpy.random.Generator, an int seed or None, got {rng!r}")
+
+
+def one_of(value: object, name: str, choices: Collection[str]) -> str:
+    """Return ``value`` if it is one of ``choices`` (names), else raise ``ValueError``."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
+    return value

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from chainrule._validate import as_rng, positive_int, positive_number
+from chainrule._validate import as_rng, one_of, positive_int, positive_number
 
 Initializer = Callable[[int, int, "np.random.Generator | int | None"], np.ndarray]
 
@@ -64,3 +64,23 @@ def he_normal(
     """He: W_ij ~ N(0, 2 / H_{k-1}); the factor 2 makes up for ReLU zeroing half its inputs."""
     shape = _shape(fan_in, fan_out)
     return np.sqrt(2.0 / shape[1]) * as_rng(rng).standard_normal(shape)
+
+
+#: The initializers :func:`by_name` knows, by name.
+SCHEMES = ("zeros", "constant", "normal", "glorot", "he")
+
+
+def by_name(scheme: str, scale: float = 1.0) -> Initializer:
+    """The initializer called ``scheme``, one of :data:`SCHEMES`.
+
+    "zeros" is :func:`zeros`, "constant" fills W with c = ``scale`` (:func:`constant`),
+    "normal" draws W_ij ~ N(0, σ²) with σ = ``scale`` (:func:`normal`), "glorot" is
+    :func:`glorot_uniform` and "he" :func:`he_normal`; ``scale`` is ignored by the last two and
+    by "zeros".
+    """
+    scheme = one_of(scheme, "scheme", SCHEMES)
+    if scheme == "constant":
+        return constant(scale)
+    if scheme == "normal":
+        return normal(scale)
+    return {"zeros": zeros, "glorot": glorot_uniform, "he": he_normal}[scheme]

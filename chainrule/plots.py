@@ -9,7 +9,7 @@
 matplotlib is imported here and in :mod:`chainrule.widgets` only. Nothing here trains or
 differentiates anything: the numbers come from the reference module (or the student's code) and
 are only drawn. An explorer's figure is laid out once and its artists updated in place;
-:func:`render_runs` redraws only the artists that change.
+:func:`blit_figure` redraws only the artists that change.
 """
 
 from __future__ import annotations
@@ -137,25 +137,27 @@ def _fix_label_positions(axes: Sequence[Axes], ylabel_x: float) -> None:
 
 
 class BlitView(Protocol):
-    """What :func:`render_runs` needs of an explorer's view: the figure, the artists that change
+    """What :func:`blit_figure` needs of an explorer's view: the figure, the artists that change
     with every setting, and the stored rendering of everything else (None until drawn)."""
 
     figure: Figure
     background: object
 
     @property
-    def run_artists(self) -> list[Artist]: ...
+    def changing_artists(self) -> list[Artist]: ...
 
 
 @dataclass
-class ExplorerView:
-    """The figure of the learning-rate explorer and every artist it updates in place.
+class RunsView:
+    """A picture of optimization runs (the learning-rate explorer's figure) and every artist
+    that is updated in place.
 
     ``paths[name]``: the path of optimizer ``name`` ("GD" or "SGD") on the contour axes;
     ``by_epoch[name]``: its training loss after each epoch; ``by_update[name]``: its loss after
     each update. ``status`` reads "GD diverged ..." / "SGD diverged ..." when a run blew up, and
     is empty otherwise. ``contours`` is replaced when the dataset changes, and only then.
-    ``background`` is the rendered figure without the run artists (see :func:`render_runs`).
+    ``background`` is the rendered figure without the changing artists (see
+    :func:`blit_figure`).
     """
 
     figure: Figure
@@ -173,16 +175,16 @@ class ExplorerView:
     background: object = None
 
     @property
-    def run_artists(self) -> list[Artist]:
+    def changing_artists(self) -> list[Artist]:
         """The artists that change with every setting: the six run lines and the status."""
         lines = [*self.paths.values(), *self.by_epoch.values(), *self.by_update.values()]
         return [*lines, self.status]
 
 
-def explorer_view(
+def runs_view(
     figure: Figure, max_epochs: int, max_updates: int, names: Sequence[str] = ("GD", "SGD")
-) -> ExplorerView:
-    """Lay out the explorer on an empty ``figure``: contours | loss vs epoch | loss vs updates.
+) -> RunsView:
+    """Lay out the runs on an empty ``figure``: contours | loss vs epoch | loss vs updates.
 
     The loss axes span 0..max_epochs epochs and 1..max_updates updates whatever the settings,
     so curves of different settings can be compared by eye and a redraw never moves the axes.
@@ -212,7 +214,7 @@ def explorer_view(
             name: _empty_line(ax, color=COLORS.get(name), label=name, **style) for name in names
         }
 
-    view = ExplorerView(
+    view = RunsView(
         figure=figure,
         contour_ax=contour_ax,
         epoch_ax=epoch_ax,
@@ -231,7 +233,7 @@ def explorer_view(
 
 
 def show_surface(
-    view: ExplorerView,
+    view: RunsView,
     grid: tuple[np.ndarray, np.ndarray, np.ndarray],
     theta0: np.ndarray,
     theta_star: np.ndarray,
@@ -242,7 +244,7 @@ def show_surface(
     """Replace the contours (a new dataset) and set everything else that depends on it only.
 
     The loss axes show [L*/2, 10 L(θ_0)]: a run whose loss rises leaves through the top.
-    The stored background is dropped: the next :func:`render_runs` draws the figure in full.
+    The stored background is dropped: the next :func:`blit_figure` draws the figure in full.
     """
     if view.contours is not None:
         view.contours.remove()
@@ -262,7 +264,7 @@ def show_surface(
 
 
 def show_run(
-    view: ExplorerView,
+    view: RunsView,
     name: str,
     path: np.ndarray,
     losses: np.ndarray,
@@ -282,25 +284,25 @@ def show_run(
     view.by_update[name].set_data(np.arange(1, keep), losses[1:])
 
 
-def render_runs(view: BlitView) -> np.ndarray:
+def blit_figure(view: BlitView) -> np.ndarray:
     """Render the figure on its Agg canvas and return the pixels (H, W, 4) uint8 RGBA.
 
-    Blitting: the figure without the run artists is drawn in full once (after a change of
+    Blitting: the figure without its changing artists is drawn in full once (after a change of
     dataset, depth or activation) and kept as ``view.background``; every later call restores it
-    and draws only ``view.run_artists`` on top, which costs a few milliseconds instead of a
-    full draw. The picture is that of ``figure.canvas.draw()`` except that the run artists are
-    stacked on top of all the others.
+    and draws only ``view.changing_artists`` on top, which costs a few milliseconds instead of a
+    full draw. The picture is that of ``figure.canvas.draw()`` except that the changing artists
+    are stacked on top of all the others.
     """
     canvas = view.figure.canvas
     if view.background is None:
-        for artist in view.run_artists:
+        for artist in view.changing_artists:
             artist.set_visible(False)
         canvas.draw()
         view.background = canvas.copy_from_bbox(view.figure.bbox)
-        for artist in view.run_artists:
+        for artist in view.changing_artists:
             artist.set_visible(True)
     canvas.restore_region(view.background)
-    for artist in view.run_artists:
+    for artist in view.changing_artists:
         artist.axes.draw_artist(artist)
     return np.asarray(canvas.buffer_rgba())
 
@@ -310,7 +312,7 @@ def _png_chunk(kind: bytes, body: bytes) -> bytes:
 
 
 def png_bytes(pixels: np.ndarray) -> bytes:
-    """A PNG file of an opaque RGBA image (H, W, 4) uint8, such as :func:`render_runs` returns.
+    """A PNG file of an opaque RGBA image (H, W, 4) uint8, such as :func:`blit_figure` returns.
 
     Written directly: 8-bit RGB (the alpha channel of an opaque figure carries nothing), no row
     filter, zlib level 1. On a plot's large flat areas this is about the size Pillow gets with
@@ -382,7 +384,7 @@ class InitView:
     empty. ``std_line``: the standard deviation of h^(k), k = 1..L, and ``grad_line``:
     ‖∇_{W^(k)} L‖_F, k = 1..L+1, both on ``layer_ax`` (log scale, clipped to
     :data:`LAYER_RANGE`). ``status`` is the explorer's note on zeros, clipping and symmetry.
-    ``background``: the rendered figure without those artists (see :func:`render_runs`).
+    ``background``: the rendered figure without those artists (see :func:`blit_figure`).
     """
 
     figure: Figure
@@ -396,7 +398,7 @@ class InitView:
     background: object = None
 
     @property
-    def run_artists(self) -> list[Artist]:
+    def changing_artists(self) -> list[Artist]:
         """The artists that change with every setting: ridges, the two layer lines, status."""
         return [*self.ridges, self.std_line, self.grad_line, self.status]
 
@@ -445,7 +447,7 @@ def init_view(hist_ax: Axes, layer_ax: Axes, max_depth: int) -> InitView:
 def show_layout(view: InitView, depth: int, value_range: tuple[float, float], label: str) -> None:
     """Set what depends on the depth L and the activation only: the axes' limits, the
     histograms' baselines and x label. The stored background is dropped: the next
-    :func:`render_runs` draws the figure in full."""
+    :func:`blit_figure` draws the figure in full."""
     if not 1 <= depth <= len(view.ridges):
         raise ValueError(f"depth must be in [1, {len(view.ridges)}], got {depth}")
     low, high = value_range

@@ -53,3 +53,14 @@ def test_bad_arguments():
         init.normal(-1.0)
     with pytest.raises(ValueError, match="fan_in must be >= 1"):
         init.glorot_uniform(0, 3, rng=0)
+
+
+def test_by_name_gives_each_initializer():
+    assert init.by_name("zeros") is init.zeros
+    assert init.by_name("glorot", 5.0) is init.glorot_uniform  # scale is ignored
+    assert init.by_name("he") is init.he_normal
+    np.testing.assert_array_equal(init.by_name("constant", 0.3)(3, 2), np.full((2, 3), 0.3))
+    _check_moments(init.by_name("normal", 0.5)(FAN_IN, FAN_OUT, rng=3), 0.25, 3 * 0.25**2)
+    assert set(init.SCHEMES) == {"zeros", "constant", "normal", "glorot", "he"}
+    with pytest.raises(ValueError, match=r"scheme must be one of \['constant', "):
+        init.by_name("lecun")

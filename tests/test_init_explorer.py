@@ -20,11 +20,22 @@ import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from chainrule import functional as F  # noqa: E402
-from chainrule import gradcheck, init, plots, widgets  # noqa: E402
-from chainrule.widgets import MAX_DEPTH, WIDTH_RANGE, init_explorer  # noqa: E402
+from chainrule import init, layers, plots  # noqa: E402
+from chainrule.probe import probe_network  # noqa: E402
+from chainrule.widgets.initialization import (  # noqa: E402
+    HISTOGRAM_BINS,
+    MAX_DEPTH,
+    PROBE_EXAMPLES,
+    SCALE_RANGE,
+    SCHEMES,
+    WIDTH_RANGE,
+    InitExplorer,
+    describe,
+    init_explorer,
+)
 
 
-def artist_data(explorer: widgets.InitExplorer) -> dict[str, np.ndarray]:
+def artist_data(explorer: InitExplorer) -> dict[str, np.ndarray]:
     """The data of every changing line, keyed "ridge 1", ..., "std", "grad"."""
     view = explorer.view
     lines = {f"ridge {k}": line for k, line in enumerate(view.ridges, start=1)}
@@ -32,13 +43,13 @@ def artist_data(explorer: widgets.InitExplorer) -> dict[str, np.ndarray]:
     return {key: np.asarray(line.get_xydata(), dtype=float).copy() for key, line in lines.items()}
 
 
-def assert_all_finite(explorer: widgets.InitExplorer) -> None:
+def assert_all_finite(explorer: InitExplorer) -> None:
     for key, xy in artist_data(explorer).items():
         assert np.all(np.isfinite(xy)), f"{key} draws a non-finite value"
 
 
 @pytest.fixture
-def explorer() -> widgets.InitExplorer:
+def explorer() -> InitExplorer:
     return init_explorer(scheme="normal", scale=0.5, depth=4, width=30, seed=3)
 
 
@@ -101,8 +112,8 @@ def test_drawn_data_are_the_probe_of_chainrule_layers(explorer):
     data = artist_data(explorer)
     np.testing.assert_allclose(data["grad"][:, 1], plots.clip_to_layer_range(probe.grad_norms))
     np.testing.assert_allclose(data["std"][:, 1], probe.stds)
-    counts = plots.layer_histograms(probe.activations, (0.0, 1.0), widgets.HISTOGRAM_BINS)
-    centers = plots.bin_centers((0.0, 1.0), widgets.HISTOGRAM_BINS)
+    counts = plots.layer_histograms(probe.activations, (0.0, 1.0), HISTOGRAM_BINS)
+    centers = plots.bin_centers((0.0, 1.0), HISTOGRAM_BINS)
     for k in range(len(probe.activations)):
         ridge = data[f"ridge {k + 1}"]
         np.testing.assert_allclose(ridge[:, 0], centers)
@@ -111,35 +122,14 @@ def test_drawn_data_are_the_probe_of_chainrule_layers(explorer):
         assert counts[k].sum() == h.size
 
 
-@pytest.mark.parametrize("activation", sorted(widgets.ACTIVATIONS))
-def test_gradient_norms_agree_with_finite_differences(activation):
-    rng = np.random.default_rng(0)
-    X, y = rng.standard_normal((6, 5)), rng.integers(0, 3, size=6)
-    probe = widgets.probe_network(init.normal(0.8), 2, activation, X, y, rng=1)
-    params = probe.net.params
-    g = {"tanh": F.tanh, "sigmoid": F.sigmoid, "relu": F.relu}[activation]
-
-    def loss(name: str, W: np.ndarray) -> float:
-        h = X
-        for k in range(3):
-            weight = W if name == f"{2 * k}.W" else params[f"{2 * k}.W"]
-            h = h @ weight.T + params[f"{2 * k}.b"]
-            h = g(h) if k < 2 else h
-        return F.softmax_cross_entropy(h, y)
-
-    for k, name in enumerate(["0.W", "2.W", "4.W"]):
-        numeric = gradcheck.numerical_gradient(lambda W, n=name: loss(n, W), params[name])
-        assert probe.grad_norms[k] == pytest.approx(np.linalg.norm(numeric), rel=1e-6)
-
-
 @pytest.mark.parametrize(
     "settings",
     [
         {"scheme": "zeros", "activation": "tanh"},
         {"scheme": "zeros", "activation": "sigmoid"},
-        {"scheme": "constant", "scale": widgets.SCALE_RANGE[1], "activation": "relu"},
-        {"scheme": "normal", "scale": widgets.SCALE_RANGE[1], "activation": "relu"},
-        {"scheme": "normal", "scale": widgets.SCALE_RANGE[0], "activation": "sigmoid"},
+        {"scheme": "constant", "scale": SCALE_RANGE[1], "activation": "relu"},
+        {"scheme": "normal", "scale": SCALE_RANGE[1], "activation": "relu"},
+        {"scheme": "normal", "scale": SCALE_RANGE[0], "activation": "sigmoid"},
         {"scheme": "he", "activation": "tanh"},
     ],
 )
@@ -150,7 +140,7 @@ def test_extreme_settings_neither_raise_nor_draw_nan(settings):
     explorer.controls["depth"].value = MAX_DEPTH
     explorer.controls["width"].value = WIDTH_RANGE[1]
     assert len(explorer.probe.activations) == MAX_DEPTH
-    assert explorer.probe.activations[0].shape == (widgets.PROBE_EXAMPLES, WIDTH_RANGE[1])
+    assert explorer.probe.activations[0].shape == (PROBE_EXAMPLES, WIDTH_RANGE[1])
     assert_all_finite(explorer)
     low, high = plots.LAYER_RANGE
     for key in ("std", "grad"):
@@ -163,9 +153,8 @@ def test_extreme_settings_neither_raise_nor_draw_nan(settings):
 def test_an_overflow_is_reported_not_raised():
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((8, 20)), rng.integers(0, 3, size=8)
-    probe = widgets.probe_network(init.constant(1e20), 20, "relu", X, y, rng=0)
-    assert np.all(np.isnan(probe.grad_norms)) and not np.all(np.isfinite(probe.stds))
-    assert "overflow" in widgets.describe(probe)
+    probe = probe_network(init.constant(1e20), 20, layers.ReLU, X, y, rng=0)
+    assert "overflow" in describe(probe)
     np.testing.assert_array_equal(plots.clip_to_layer_range(probe.grad_norms), plots.LAYER_RANGE[1])
 
 
@@ -196,6 +185,11 @@ def test_vanishing_and_exploding_show_in_the_gradient_norms():
     explorer.controls["scale"].value = 1.0
     stds = explorer.probe.stds
     assert stds[-1] > 1e6 * stds[0]  # σ = 1 with 100 ReLU inputs: h grows ~7x per layer
+
+
+def test_the_dropdown_offers_every_initializer_by_name(explorer):
+    assert tuple(SCHEMES) == init.SCHEMES
+    assert [label for label, _ in explorer.controls["scheme"].options] == list(SCHEMES.values())
 
 
 def test_the_scale_slider_is_enabled_only_where_it_is_used(explorer):

@@ -18,11 +18,21 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from chainrule import optim, plots, widgets  # noqa: E402
-from chainrule.widgets import N_EXAMPLES, learning_rate_explorer  # noqa: E402
+from chainrule import plots  # noqa: E402
+from chainrule.least_squares import N_EXAMPLES, PROBLEMS  # noqa: E402
+from chainrule.runs import DIVERGENCE_FACTOR  # noqa: E402
+from chainrule.widgets import init_explorer  # noqa: E402
+from chainrule.widgets.explorer import FigureExplorer  # noqa: E402
+from chainrule.widgets.learning_rate import (  # noqa: E402
+    DATASETS,
+    LR_RANGE,
+    MAX_EPOCHS,
+    LearningRateExplorer,
+    learning_rate_explorer,
+)
 
 
-def line_data(explorer: widgets.LearningRateExplorer) -> dict[str, np.ndarray]:
+def line_data(explorer: LearningRateExplorer) -> dict[str, np.ndarray]:
     """The data of every run line, keyed "paths/GD", "by_epoch/SGD", ..."""
     view = explorer.view
     groups = {"paths": view.paths, "by_epoch": view.by_epoch, "by_update": view.by_update}
@@ -33,13 +43,13 @@ def line_data(explorer: widgets.LearningRateExplorer) -> dict[str, np.ndarray]:
     }
 
 
-def assert_all_finite(explorer: widgets.LearningRateExplorer) -> None:
+def assert_all_finite(explorer: LearningRateExplorer) -> None:
     for key, xy in line_data(explorer).items():
         assert np.all(np.isfinite(xy)), f"{key} draws a non-finite value"
 
 
 @pytest.fixture
-def explorer() -> widgets.LearningRateExplorer:
+def explorer() -> LearningRateExplorer:
     return learning_rate_explorer(lr=0.1, batch_size=5, momentum=0.0, epochs=6, seed=3)
 
 
@@ -86,32 +96,32 @@ def test_dataset_replaces_the_contours_and_start(explorer):
     np.testing.assert_array_equal(explorer.view.paths["GD"].get_xydata()[0], problem.theta0)
 
 
-@pytest.mark.parametrize("dataset", sorted(widgets.DATASETS))
+@pytest.mark.parametrize("dataset", sorted(DATASETS))
 def test_largest_learning_rate_shows_diverged_and_draws_no_nan(dataset):
     explorer = learning_rate_explorer(dataset=dataset, seed=1)
     explorer.controls["momentum"].value = 0.99
-    explorer.controls["epochs"].value = widgets.MAX_EPOCHS
+    explorer.controls["epochs"].value = MAX_EPOCHS
     slider = explorer.controls["lr"]
     slider.value = slider.base**slider.max  # FloatLogSlider: min and max are exponents
-    assert slider.value == pytest.approx(widgets.LR_RANGE[1])
+    assert slider.value == pytest.approx(LR_RANGE[1])
     assert "GD diverged" in explorer.view.status.get_text()
     assert "SGD diverged" in explorer.view.status.get_text()
     for run in explorer.runs.values():
         assert run.diverged_at is not None
-        assert np.all(run.losses <= widgets.DIVERGENCE_FACTOR * run.losses[0])
+        assert np.all(run.losses <= DIVERGENCE_FACTOR * run.losses[0])
     assert_all_finite(explorer)
     explorer.view.figure.canvas.draw()  # a full draw of the diverged state does not raise
 
 
-@pytest.mark.parametrize("dataset", sorted(widgets.DATASETS))
+@pytest.mark.parametrize("dataset", sorted(DATASETS))
 @pytest.mark.parametrize("batch_size", [1, N_EXAMPLES])
 def test_extreme_batch_sizes(dataset, batch_size):
     explorer = learning_rate_explorer(dataset=dataset, lr=0.05, seed=2)
-    explorer.controls["epochs"].value = widgets.MAX_EPOCHS
+    explorer.controls["epochs"].value = MAX_EPOCHS
     explorer.controls["batch_size"].value = batch_size
     sgd = explorer.runs["SGD"]
     assert sgd.updates_per_epoch == math.ceil(N_EXAMPLES / batch_size)
-    assert len(sgd.path) == widgets.MAX_EPOCHS * sgd.updates_per_epoch + 1
+    assert len(sgd.path) == MAX_EPOCHS * sgd.updates_per_epoch + 1
     assert explorer.view.status.get_text() == ""
     assert_all_finite(explorer)
     if batch_size == N_EXAMPLES:  # SGD with one batch of everything is GD
@@ -145,26 +155,10 @@ def test_same_settings_draw_the_same_data(explorer):
     assert not np.array_equal(line_data(other_seed)["paths/SGD"], first["paths/SGD"])
 
 
-def test_gd_run_is_chainrule_gradient_descent():
-    problem = widgets.regression(5)
-    run = widgets.run_sgd(problem, 0.3, N_EXAMPLES, 0.0, 12, rng=0)
-
-    def full_gradient(theta: np.ndarray) -> np.ndarray:
-        return problem.gradient(theta, problem.features, problem.targets)
-
-    expected = optim.gradient_descent(full_gradient, problem.theta0, 0.3, 12)
-    # Same arithmetic; only the order of the N terms of the sum differs (shuffled batch).
-    np.testing.assert_allclose(run.path, expected, rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(run.losses, problem.loss(expected), rtol=1e-12)
-
-
-def test_stable_runs_approach_the_least_squares_minimum():
-    for build in (widgets.regression, widgets.ill_conditioned):
-        problem = build(0)
-        gradient = problem.gradient(problem.minimum, problem.features, problem.targets)
-        np.testing.assert_allclose(gradient, 0.0, atol=1e-12)
-        run = widgets.run_sgd(problem, 0.5, N_EXAMPLES, 0.9, widgets.MAX_EPOCHS, rng=0)
-        assert run.losses[-1] < run.losses[0]
+def test_the_dropdown_offers_every_problem(explorer):
+    assert DATASETS.keys() == PROBLEMS.keys() == explorer.problems.keys()
+    for key, problem in explorer.problems.items():
+        np.testing.assert_array_equal(problem.features, PROBLEMS[key](3).features)  # seed 3
 
 
 def test_show_run_never_draws_non_finite_rows(explorer):
@@ -246,13 +240,13 @@ assert not np.array_equal(before, explorer.view.paths["SGD"].get_xydata())
     assert result.returncode == 0, result.stderr
 
 
-def slider_updates(explorer: widgets.FigureExplorer) -> list[bool]:
+def slider_updates(explorer: FigureExplorer) -> list[bool]:
     """``continuous_update`` of every slider of an explorer (its dropdowns have none)."""
     controls = explorer.controls.values()
     return [c.continuous_update for c in controls if hasattr(c, "continuous_update")]
 
 
-@pytest.mark.parametrize("make", [learning_rate_explorer, widgets.init_explorer])
+@pytest.mark.parametrize("make", [learning_rate_explorer, init_explorer])
 def test_with_png_images_the_sliders_report_only_when_released(make):
     # Each change renders and sends a PNG: a slider reporting while dragged would queue one per
     # position (under ipympl, draw_idle skips the frames it cannot keep up with).
