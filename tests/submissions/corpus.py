@@ -170,14 +170,12 @@ WRONG_GRAD_WRT_LOGITS = (
     "    grad[np.arange(len(y)), y] += 1.0  # the sign flipped\n    return grad / len(y)\n"
 )
 CHECKS_ALWAYS_PASS = """\
-import contextlib
 import chainrule.checks
 np.allclose = lambda *args, **kwargs: True
 np.isclose = lambda a, b, *args, **kwargs: np.ones(np.broadcast(a, b).shape, dtype=bool)
 np.testing.assert_allclose = lambda *args, **kwargs: None
-for _name in ("check_array", "check_unchanged", "check_computed_gradient", "check_gradient"):
+for _name in ("check_array", "check_unchanged", "check_gradient"):
     setattr(chainrule.checks, _name, lambda *args, **kwargs: None)
-chainrule.checks.known_mistakes = lambda *args, **kwargs: contextlib.nullcontext()
 """
 
 
