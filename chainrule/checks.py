@@ -89,7 +89,7 @@ def check_array(
     inputs: Mapping[str, Any] | None = None,
     mistakes: Mapping[Any, Any] | None = None,
 ) -> None:
-    """Assert that ``got`` equals ``expected``: |got - expected| <= atol + rtol |expected| entrywise.
+    """Assert that ``got`` equals ``expected``, entry by entry within atol + rtol |expected|.
 
     Parameters
     ----------

@@ -151,15 +151,17 @@ def describe(value: Any) -> str:
 class Comparison:
     """The verdict on one result compared with its reference, and where it is worst.
 
-    ``numeric``: the reference is a central-difference estimate, so the result is called
-    "analytic" and the reference "numeric" (otherwise "got" and "expected"). ``problem``
-    says why the entries could not be compared (None returned, not numbers, another shape);
-    it is empty when they were. ``worst_index`` is the entry with the largest ``ratio``
-    = |got - expected| / (atol + rtol |expected|) (then the largest difference; None without
-    entries): the check passes when it is at most 1. ``got``,
-    ``expected`` and ``rel_error`` = |got - expected| / |expected| are taken there.
-    ``hint`` names a pattern :func:`diagnose` recognised, ``likely`` the test's known mistake
-    that ``got`` equals; ``mistake`` is the one to count (the known one first).
+    - ``passed``: every entry is within atol + rtol |expected|; ``bad`` entries of ``size`` are
+      not. ``numeric``: the reference is a central-difference estimate, so the messages call
+      the result "analytic" and the reference "numeric" (otherwise "got" and "expected").
+    - ``problem``: why the entries could not be compared (None returned, not numbers, another
+      shape), empty when they were.
+    - ``worst_index``: the entry with the largest ``ratio`` = |got - expected| / (atol + rtol
+      |expected|), the largest difference among equal ratios (the check passes when the ratio
+      is at most 1; None without entries). ``got``, ``expected`` and ``rel_error`` =
+      |got - expected| / |expected| are the values there.
+    - ``hint``: the pattern :func:`diagnose` recognised; ``likely``: the test's known mistake
+      that ``got`` equals; ``mistake``: the one the grader counts (the known one first).
     """
 
     name: str
@@ -185,17 +187,14 @@ class Comparison:
         """`` at index [i, j]`` of the worst entry, or nothing (a number, or no entries)."""
         return f" at index {list(self.worst_index)}" if self.worst_index else ""
 
-    def _labels(self) -> tuple[str, str]:
-        return ("analytic", "numeric") if self.numeric else ("got", "expected")
-
     def _worst(self) -> str:
         """``worst entry at index [i, j]: analytic a, numeric n (relative error e)``."""
         if self.worst_index is None:
             return ""
-        ours, theirs = self._labels()
-        values = [(ours, self.got), (theirs, self.expected)]
-        if not self.numeric:  # the values of a plain comparison read "expected ..., got ..."
-            values.reverse()
+        if self.numeric:
+            values = [("analytic", self.got), ("numeric", self.expected)]
+        else:
+            values = [("expected", self.expected), ("got", self.got)]
         text = ", ".join(f"{label} {value:.10g}" for label, value in values)
         if self.expected != 0 and math.isfinite(self.rel_error):
             text += f" (relative error {self.rel_error:.2g})"
@@ -228,7 +227,7 @@ class Comparison:
     def summary(self) -> str:
         """One line: the name, ok or FAILED, the worst entry (or the problem) and the hint."""
         verdict = "ok" if self.passed else "FAILED"
-        text = f"{self.name}: {verdict}, {self.problem or self._worst()}"
+        text = f"{self.name}: {verdict}, {self.problem or self._worst() or 'no entries'}"
         return f"{text} ({self.hint})" if self.hint else text
 
     def __str__(self) -> str:
