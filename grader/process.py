@@ -59,12 +59,14 @@ def setup_modules(course: Course, assignments: Iterable[str]) -> list[str]:
 
 
 def _context(preload: list[str]) -> BaseContext:
-    """A forkserver that has imported nbgrader and ``preload`` (spawn where forkserver does not
-    exist). The forkserver skips a name that does not import."""
+    """A forkserver that has imported nbgrader, matplotlib (every grading process gives its
+    sandbox a copy of matplotlib's font cache, :mod:`grader.trusted.environment`) and
+    ``preload`` (spawn where forkserver does not exist). The forkserver skips a name that does
+    not import."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["grader.worker", *preload])
+    context.set_forkserver_preload(["grader.worker", "matplotlib", *preload])
     return context
 
 
@@ -139,15 +141,15 @@ class GradingProcesses:
         with tempfile.TemporaryDirectory(prefix="chainrule-grade-") as folder:
             workdir, log_path = Path(folder) / "course", Path(folder) / "grading.log"
             workdir.mkdir()
-            receiver, sender = self.context.Pipe(duplex=False)
-            process = self.context.Process(
-                target=grade,
-                args=(self.course.root, task, workdir, log_path, sender),
-                daemon=True,
-            )
             with self._lock:
                 if self._stopped:
                     return GradingResult(error="grading was stopped before this submission")
+                receiver, sender = self.context.Pipe(duplex=False)
+                process = self.context.Process(
+                    target=grade,
+                    args=(self.course.root, task, workdir, log_path, sender),
+                    daemon=True,
+                )
                 process.start()
                 self._running.add(process.pid)
             sender.close()

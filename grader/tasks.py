@@ -56,22 +56,19 @@ def assignment_gradebook(course: Course, assignment: str, path: Path) -> bytes:
             copy = Assignment(name=found.name, course_id=target.course_id)
             for notebook in found.notebooks:
                 into = Notebook(name=notebook.name, kernelspec=notebook.kernelspec, assignment=copy)
-                for cell in notebook.grade_cells:
-                    GradeCell(
-                        name=cell.name,
-                        max_score=cell.max_score,
-                        cell_type=cell.cell_type,
-                        notebook=into,
-                    )
+                for graded, cells in (
+                    (GradeCell, notebook.grade_cells),
+                    (TaskCell, notebook.task_cells),
+                ):
+                    for cell in cells:
+                        graded(
+                            name=cell.name,
+                            max_score=cell.max_score,
+                            cell_type=cell.cell_type,
+                            notebook=into,
+                        )
                 for cell in notebook.solution_cells:
                     SolutionCell(name=cell.name, notebook=into)
-                for cell in notebook.task_cells:
-                    TaskCell(
-                        name=cell.name,
-                        max_score=cell.max_score,
-                        cell_type=cell.cell_type,
-                        notebook=into,
-                    )
                 for cell in notebook.source_cells:
                     SourceCell(
                         name=cell.name,
