@@ -27,15 +27,15 @@ import multiprocessing
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
 
-from distributed import Client, Worker, as_completed
+from distributed import Client, Future, Worker, as_completed
 
 from grader.autograde import DaskCluster, Results, Tasks
 from grader.course import Course, GraderError
 from grader.inputs import grading_inputs, inputs_digest
 from grader.packets import GradingResult
 from grader.process import GradingProcesses
+from grader.submissions import Submission
 from grader.trusted import isolation
 
 #: Tasks in flight per worker thread: one at work, one on its way.
@@ -45,16 +45,22 @@ CONNECT_TIMEOUT = 30
 
 #: This worker's grading processes (None: not a worker of a course).
 _processes: GradingProcesses | None = None
+#: Why this worker grades nothing, while ``_processes`` is None.
+_not_grading = (
+    "this Dask worker grades for no course: start it in the course with "
+    "`python -m grader worker` or `dask worker --preload grader.cluster`"
+)
 
 
 def serve_course(course: Course) -> None:
     """Make this process, a Dask worker, grade the tasks it gets with ``course``."""
-    global _processes
+    global _processes, _not_grading
     if multiprocessing.current_process().daemon:
-        raise GraderError(
+        _not_grading = (
             "this Dask worker is a daemonic process, which cannot start grading processes: "
             "start it with --no-nanny or DASK_DISTRIBUTED__WORKER__DAEMON=False"
         )
+        raise GraderError(_not_grading)
     reason = isolation.unavailable_reason()
     if reason is not None:
         print(f"warning: {reason}: tasks that need it will not be graded", file=sys.stderr)
@@ -84,10 +90,7 @@ def _stop_grading() -> None:
 def grade_on_worker(task: bytes) -> bytes:
     """The Dask task: the result bytes of grading ``task`` (task bytes) on this worker."""
     if _processes is None:
-        return GradingResult(
-            error="this Dask worker grades for no course: start it in the course with "
-            "`python -m grader worker` or `dask worker --preload grader.cluster`"
-        ).to_bytes()
+        return GradingResult(error=_not_grading).to_bytes()
     return _processes.grade(task)
 
 
@@ -106,7 +109,7 @@ def run_worker(course: Course, address: str, nthreads: int, name: str | None) ->
         _stop_grading()
 
 
-def _result(future: Any) -> bytes:
+def _result(future: Future) -> bytes:
     """The bytes a task's future holds, or a not-graded result saying why there are none."""
     try:
         data = future.result()
@@ -134,7 +137,7 @@ def grade_on_cluster(scheduler: str | DaskCluster, tasks: Tasks) -> Results:
         if not client.nthreads():
             print(f"waiting for a worker to join the scheduler at {address}", file=sys.stderr)
             client.wait_for_workers(1)
-        running: dict[Any, Any] = {}
+        running: dict[Future, Submission] = {}
         completed = as_completed(loop=client.loop)
         try:
             for submission, task in tasks:
