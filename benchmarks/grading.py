@@ -6,7 +6,10 @@ Everything runs in a temporary copy of the course (never the real gradebook or s
 - one submission: seconds to autograde the solution of notebook 01 alone, first with a cold
   grading server (it imports nbgrader once) and then warm;
 - throughput: submissions per minute for ``COPIES`` copies of that submission with ``--jobs 1``
-  and ``--jobs 2``, and their ratio;
+  and ``--jobs 2``, and their ratio; then through a Dask scheduler on this machine's loopback
+  with two one-thread workers (``autograde --scheduler``, :mod:`grader.loopback`; the workers
+  already running, their start-up printed apart), and its ratio to ``--jobs 2`` (the cluster's
+  overhead: shipping bytes and the scheduler's round trips);
 - one student's whole course (the solution of every assignment) graded by stock nbgrader (its
   default autograde pipeline, in a copy of the course with a bare configuration: every cell run
   in a kernel, nothing trusted) and by ``python -m grader autograde`` (the sandboxed path) with
@@ -37,6 +40,7 @@ from pathlib import Path
 
 import nbformat
 
+from grader import loopback
 from grader.autograde import Submission, autograde
 from grader.check import copy_course
 from grader.course import Course
@@ -73,11 +77,14 @@ def submit_solution(
     return [Submission(student, assignment) for student in students]
 
 
-def _graded(course: Course, submissions: list[Submission], jobs: int) -> tuple[float, Counter]:
-    """Seconds to grade ``submissions`` (every one must be graded), and the seconds of each
-    phase (:mod:`grader.phases`) summed over them."""
+def _graded(
+    course: Course, submissions: list[Submission], jobs: int, scheduler: str | None = None
+) -> tuple[float, Counter]:
+    """Seconds to grade ``submissions`` with ``jobs`` processes or on the Dask ``scheduler``
+    (every one must be graded), and the seconds of each phase (:mod:`grader.phases`) summed
+    over them."""
     start = time.perf_counter()
-    outcomes = autograde(course, submissions, jobs=jobs, progress=False)
+    outcomes = autograde(course, submissions, jobs=jobs, progress=False, scheduler=scheduler)
     seconds = time.perf_counter() - start
     failures = [f"{o.submission}: {o.failure or o.error}" for o in outcomes if o.failure or o.error]
     if failures:
@@ -85,9 +92,33 @@ def _graded(course: Course, submissions: list[Submission], jobs: int) -> tuple[f
     return seconds, sum((Counter(o.phases) for o in outcomes), Counter())
 
 
-def _grade(course: Course, submissions: list[Submission], jobs: int) -> float:
+def _grade(
+    course: Course, submissions: list[Submission], jobs: int, scheduler: str | None = None
+) -> float:
     """Seconds to grade ``submissions``; every one must be graded."""
-    return _graded(course, submissions, jobs)[0]
+    return _graded(course, submissions, jobs, scheduler)[0]
+
+
+def cluster_rows(course: Course, tmp: Path, local_per_minute: float) -> list[tuple[str, str]]:
+    """The rows of the Dask path: a scheduler and two one-thread workers on the loopback, each
+    in a copy of ``course`` for workers; their start-up, then ``COPIES`` submissions."""
+    workers = [loopback.worker_copy(course, tmp / f"worker-{n}") for n in range(2)]
+    with loopback.scheduler(tmp) as address:
+        start = time.perf_counter()
+        started = [loopback.start_worker(address, root, root.name) for root in workers]
+        try:
+            loopback.wait_for_workers(address, len(started))
+            up = time.perf_counter() - start
+            submissions = submit_solution(course, [f"dask-{i:02d}" for i in range(COPIES)])
+            per_minute = 60 * COPIES / _grade(course, submissions, jobs=1, scheduler=address)
+        finally:
+            for worker in started:
+                loopback.stop(worker)
+    return [
+        ("Dask: scheduler and 2 one-thread workers up", f"{up:.1f} s"),
+        (f"throughput, {COPIES} submissions, Dask 2 workers x 1 thread", f"{per_minute:.1f} /min"),
+        ("throughput of Dask / --jobs 2 (target >= 0.85)", f"{per_minute / local_per_minute:.2f}x"),
+    ]
 
 
 #: The configuration of stock nbgrader: only where the course's folders are.
@@ -234,6 +265,7 @@ def run() -> None:
                 (f"throughput, {COPIES} submissions, --jobs {jobs}", f"{per_minute[jobs]:.1f} /min")
             )
         rows.append(("throughput of --jobs 2 / --jobs 1", f"{per_minute[2] / per_minute[1]:.2f}x"))
+        rows += cluster_rows(copy, Path(tmp), per_minute[2])
         stock = stock_nbgrader_seconds(course, Path(tmp))
         rows.append(("one student's course, stock nbgrader (every cell, kernel)", f"{stock:.1f} s"))
         for jobs in (1, 2):

@@ -3,7 +3,9 @@
     release    generate lectures/ from solutions/ (nbgrader generate_assignment)
     check      test the tests: solution full marks, blank release 0, lectures/ up to date
     collect    file an LMS download (folder or zip) into submitted/ (nbgrader zip_collect)
-    autograde  grade submitted/ in parallel, with time and memory limits; --resume after a stop
+    autograde  grade submitted/ in parallel, with time and memory limits; --resume after a stop;
+               --scheduler ADDRESS: on a Dask cluster
+    worker     a Dask worker that grades for this course (autograde --scheduler)
     feedback   HTML feedback per student, hidden tests removed (nbgrader generate_feedback)
     export     grades CSV (nbgrader export) and a histogram of scores per exercise
     report     per assignment, for instructors: mistakes per exercise, scores, similar answers
@@ -17,6 +19,7 @@ Run it from the course root (the directory of nbgrader_config.py) or pass --cour
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
@@ -31,13 +34,13 @@ from grader.export import export
 from grader.feedback import feedback
 from grader.html import build_html
 from grader.labcopy import working_copy
+from grader.limits import DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT, Limits
 from grader.publish import publish
 from grader.release import release
 from grader.report import build_report
 from grader.report_html import write_report
 from grader.submissions import find_submissions, not_graded
 from grader.trusted import isolation
-from grader.worker import DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT, Limits
 
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 
@@ -64,16 +67,20 @@ def _size(text: str) -> int:
     return int(float(match[1]) * _UNITS[match[2].upper()])
 
 
-def _limits(args: argparse.Namespace) -> Limits:
+#: The environment variable that names the Dask scheduler (Dask's own name for it).
+SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
+
+
+def _limits(args: argparse.Namespace, grading_here: bool = True) -> Limits:
     """The limits of the command line; refuses, naming the package, when bubblewrap is needed
-    but cannot run here."""
+    but cannot run here and grading is here (a cluster's workers check their own)."""
     if args.no_isolation:
         print(
             "warning: --no-isolation: the student's code runs without bubblewrap and can read "
             "the course (solutions, gradebook) as the grading user",
             file=sys.stderr,
         )
-    else:
+    elif grading_here:
         reason = isolation.unavailable_reason()
         if reason is not None:
             raise GraderError(reason)
@@ -123,9 +130,10 @@ def run_collect(course: Course, args: argparse.Namespace) -> int:
 
 
 def run_autograde(course: Course, args: argparse.Namespace) -> int:
-    """``autograde [ASSIGNMENT...] [--student ID...] [--resume]``: prints a summary and what
-    went wrong; exit status 1 when a submission was not graded, 130 when interrupted."""
-    limits = _limits(args)
+    """``autograde [ASSIGNMENT...] [--student ID...] [--resume] [--scheduler ADDRESS]``: prints
+    a summary and what went wrong; exit status 1 when a submission was not graded, 130 when
+    interrupted."""
+    limits = _limits(args, grading_here=args.scheduler is None)
     submissions = find_submissions(course, args.assignments, args.student)
     if not submissions:
         raise GraderError(f"no submission to grade in {course.directory('submitted')}")
@@ -138,7 +146,12 @@ def run_autograde(course: Course, args: argparse.Namespace) -> int:
     start = time.perf_counter()
     try:
         outcomes = autograde(
-            course, submissions, jobs=args.jobs, limits=limits, progress=not args.quiet
+            course,
+            submissions,
+            jobs=args.jobs,
+            limits=limits,
+            progress=not args.quiet,
+            scheduler=args.scheduler,
         )
     except KeyboardInterrupt:
         left = len(not_graded(course, submissions))
@@ -155,15 +168,29 @@ def run_autograde(course: Course, args: argparse.Namespace) -> int:
     for outcome in errors:
         print(f"NOT GRADED (grading machine error): {outcome.submission}: {outcome.error}")
     slowest = max(outcomes, key=lambda o: o.seconds)
+    where = f"{args.jobs} job(s)" if args.scheduler is None else f"Dask at {args.scheduler}"
     print(
         f"autograde: {len(outcomes) - len(failed) - len(errors)} graded, {len(failed)} failed "
         f"(score 0), {len(errors)} not graded, {time.perf_counter() - start:.1f} s with "
-        f"{args.jobs} job(s); slowest {slowest.submission} {slowest.seconds:.1f} s"
+        f"{where}; slowest {slowest.submission} {slowest.seconds:.1f} s"
         + ("; ISOLATION OFF (--no-isolation)" if args.no_isolation else "")
     )
     if errors:
         print("run `python -m grader autograde --resume` to grade what was not graded")
     return 1 if errors else 0
+
+
+def run_worker(course: Course, args: argparse.Namespace) -> int:
+    """``worker [ADDRESS] [--nthreads N] [--name NAME]``: until the scheduler closes."""
+    if not args.address:
+        raise GraderError(f"name the Dask scheduler: worker ADDRESS, or set {SCHEDULER_ENV}")
+    from grader.cluster import run_worker as serve  # Dask's import only where it is used
+
+    try:
+        serve(course, args.address, args.nthreads, args.name)
+    except KeyboardInterrupt:
+        return 130
+    return 0
 
 
 def run_feedback(course: Course, args: argparse.Namespace) -> int:
@@ -312,6 +339,35 @@ def build_parser() -> argparse.ArgumentParser:
         "machine error) or changed since they were graded",
     )
     sub.add_argument("--quiet", action="store_true", help="no progress bar")
+    sub.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=os.environ.get(SCHEDULER_ENV) or None,
+        help="grade on the Dask cluster of this scheduler (e.g. tcp://10.0.0.5:8786; default "
+        f"${SCHEDULER_ENV}), whose workers run `python -m grader worker` in a copy of this "
+        "course; --jobs is then unused",
+    )
+
+    sub = command(
+        "worker",
+        run_worker,
+        "a Dask worker that grades for the course (the current directory, or --course) the "
+        "submissions `autograde --scheduler` sends",
+    )
+    sub.add_argument(
+        "address",
+        nargs="?",
+        metavar="ADDRESS",
+        default=os.environ.get(SCHEDULER_ENV) or None,
+        help=f"the Dask scheduler's address (default ${SCHEDULER_ENV})",
+    )
+    sub.add_argument(
+        "--nthreads",
+        type=_positive_int,
+        default=1,
+        help="submissions graded at once (default 1; take the number of cores)",
+    )
+    sub.add_argument("--name", help="the worker's name on the scheduler's dashboard")
 
     add_assignments(command("feedback", run_feedback, "write HTML feedback into feedback/"))
 

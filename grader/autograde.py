@@ -1,51 +1,52 @@
-"""``autograde``: grade every submission, in parallel, each within its time and memory limits.
+"""``autograde``: grade every submission, each by a process of its own within its limits, on this
+machine (``--jobs N``) or on a Dask cluster (``--scheduler``).
 
-Each (student, assignment) submission is graded by its own process (:func:`grader.worker.grade`),
-at most ``jobs`` at a time, in a temporary course of its own. Processes are forked from a server
-that has imported nbgrader once (``forkserver``), so a submission does not pay nbgrader's
-seconds-long import, nor the import of the modules the notebooks' setup cells use (the grading
-process runs those cells itself, to run the tests). Each submission ends in one of three ways:
+This process is the coordinator. It reads ``submitted/``, makes each submission's grading task
+(:mod:`grader.tasks`: bytes holding the files, the assignment's gradebook rows, the hidden
+tests' seeds and the limits), hands the tasks to grading processes, at most ``jobs`` of its own
+(:mod:`grader.process`) or a cluster's workers (:mod:`grader.cluster`, and Dask, imported only
+then), and saves each result as it comes back (:mod:`grader.results`): it is the only writer of
+the gradebook, ``autograded/`` and the records. Each submission ends in one of three ways:
 
-* graded: its scores and record are written (:mod:`grader.submissions`);
-* failed: it cannot be graded (not a notebook, over the time limit): it is
-  recorded with score 0 and the reason (:mod:`grader.failures`);
-* not graded: the grading machine failed (the sandbox could not start, the gradebook
-  could not be written, the grading process was killed): nothing is recorded and the summary
+* graded: its scores and record are written;
+* failed: it cannot be graded (not a notebook, over the time limit): it is recorded with
+  score 0 and the reason (:mod:`grader.failures`);
+* not graded: the grading machine failed (the sandbox could not start, the grading process
+  was killed, a worker has another version of the course): nothing is recorded and the summary
   says so; ``autograde --resume`` grades it, and whatever else has no record.
 
-The batch goes on in every case. Gradebook writes: all processes write to one gradebook.
-Students are created up front (the only rows two processes could both create), and a SQLite
-gradebook is opened with a busy timeout so a writer waits for another's lock instead of failing
-with "database is locked".
+The batch goes on in every case.
 """
 
 from __future__ import annotations
 
-import ast
-import multiprocessing
-import os
-import shutil
-import signal
-import tempfile
 import time
-from collections import deque
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, wait
-from multiprocessing.context import BaseContext
-from pathlib import Path
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
-import psutil
 from nbgrader.api import MissingEntry
 from tqdm import tqdm
 
-from grader.course import Course, GraderError, with_busy_timeout
-from grader.failures import record_failure
-from grader.secret import ensure_secret
+from grader.course import Course, GraderError
+from grader.limits import Limits
+from grader.packets import GradingResult, PacketError
+from grader.process import GradingProcesses
+from grader.results import save_result
 from grader.submissions import Submission
-from grader.trusted.notebook import read_source
-from grader.trusted.scan import parse
-from grader.worker import Limits, Result, Task, grade
+from grader.tasks import TaskMaker
+
+#: A submission and its grading task's bytes; the same submission and its result's bytes.
+Tasks = Iterator[tuple[Submission, bytes]]
+Results = Iterator[tuple[Submission, bytes]]
+
+
+class DaskCluster(Protocol):
+    """A Dask cluster object (``dask_jobqueue.SLURMCluster``, a dask-gateway cluster...): Dask's
+    client reads its scheduler's address and its security (TLS) from it."""
+
+    scheduler_address: str
 
 
 @dataclass(frozen=True)
@@ -60,19 +61,7 @@ class Outcome:
     """Why the grading machine did not grade it: nothing is recorded."""
     phases: dict[str, float] = field(default_factory=dict)
     """Seconds per phase (:mod:`grader.phases`); "process" is what the grading process's own
-    phases leave of ``seconds``."""
-
-
-@dataclass
-class _Running:
-    """A grading process in flight."""
-
-    submission: Submission
-    process: multiprocessing.process.BaseProcess
-    conn: Connection
-    started: float
-    log_path: Path
-    workspace: Path
+    phases leave of its time, "save" the coordinator's."""
 
 
 def _prepare_gradebook(course: Course, submissions: Iterable[Submission]) -> None:
@@ -90,108 +79,51 @@ def _prepare_gradebook(course: Course, submissions: Iterable[Submission]) -> Non
             gradebook.update_or_create_student(student)
 
 
-def setup_modules(course: Course, assignments: Iterable[str]) -> list[str]:
-    """The modules the setup cells of ``assignments`` import (``from a import b`` gives ``a``
-    and ``a.b``, which may not be a module), in the source notebooks' order."""
-    modules: dict[str, None] = {}
-    for assignment in assignments:
-        for path in course.notebook_paths("source", assignment):
-            for _, text in read_source(path).setup:
-                for node in ast.walk(parse(text) or ast.Module(body=[], type_ignores=[])):
-                    if isinstance(node, ast.Import):
-                        modules.update(dict.fromkeys(alias.name for alias in node.names))
-                    elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                        modules[node.module] = None
-                        modules.update(dict.fromkeys(f"{node.module}.{a.name}" for a in node.names))
-    return list(modules)
-
-
-def _context(preload: list[str]) -> BaseContext:
-    """A forkserver that has imported nbgrader and ``preload`` (spawn where forkserver does not
-    exist). The forkserver skips a name that does not import."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["grader.worker", *preload])
-    return context
-
-
-def kill_process_tree(pid: int) -> None:
-    """SIGKILL process ``pid``, its descendants and their process groups.
-
-    The grading process leads its own session, and the sandbox runs in a session of its own
-    too (bubblewrap's ``--new-session``), so it would survive a kill of the grader's group
-    alone.
-    """
-    try:
-        root = psutil.Process(pid)
-        processes = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return
-    own_group = os.getpgrp()
-    for process in processes:
+def _grade_here(processes: GradingProcesses, tasks: Tasks, jobs: int) -> Results:
+    """Grade ``tasks`` on this machine, ``jobs`` at a time; results as they come."""
+    running: dict[Future[bytes], Submission] = {}
+    with ThreadPoolExecutor(jobs, thread_name_prefix="grading") as pool:
         try:
-            group = os.getpgid(process.pid)
-            if group != own_group:
-                os.killpg(group, signal.SIGKILL)
-            else:  # not yet in a session of its own: never signal our own group
-                process.kill()
-        except (ProcessLookupError, psutil.NoSuchProcess):
-            continue
+            for submission, task in tasks:
+                while len(running) >= jobs:
+                    yield from _done(running)
+                running[pool.submit(processes.grade, task)] = submission
+            while running:
+                yield from _done(running)
+        finally:  # Ctrl-C, or the coordinator failed: what is at work is killed
+            processes.stop()
 
 
-def _result(running: _Running) -> Result:
-    """What a grading process that ended by itself sent, or why it sent nothing."""
+def _done(running: dict[Future[bytes], Submission]) -> Results:
+    """The results of the first tasks of ``running`` to end (removed from it)."""
+    done, _ = wait(running, return_when=FIRST_COMPLETED)
+    for future in done:
+        try:
+            data = future.result()
+        except Exception as error:  # a fault of this machine, not of the submission
+            data = GradingResult(error=f"{type(error).__name__}: {error}").to_bytes()
+        yield running.pop(future), data
+
+
+def _save(course: Course, submission: Submission, digest: str, data: bytes) -> Outcome:
+    """Save the result ``data`` of ``submission``'s files of ``digest``; how it went."""
+    start = time.monotonic()
     try:
-        if running.conn.poll():
-            return running.conn.recv()
-    except EOFError:  # the process died while sending
-        pass
+        result = GradingResult.from_bytes(data)
+    except PacketError as error:
+        result = GradingResult(error=f"the result could not be read: {error}")
     try:
-        log_tail = running.log_path.read_text(errors="replace").strip().splitlines()[-3:]
-    except OSError:  # it ended before opening its log
-        log_tail = []
-    return Result(
-        error=f"the grading process ended without a result (exit code {running.process.exitcode})"
-        + (f": {' / '.join(log_tail)}" if log_tail else "")
-    )
-
-
-def _stop(running: _Running) -> None:
-    """Kill a grading process and everything it started, and remove its workspace."""
-    kill_process_tree(running.process.pid)
-    running.process.join()
-    running.conn.close()
-    shutil.rmtree(running.workspace, ignore_errors=True)
-
-
-def _finish(running: _Running, timed_out: float | None) -> Outcome:
-    """Collect a finished (or, with ``timed_out`` = the limit, overdue) grading process."""
-    seconds = time.monotonic() - running.started
-    if timed_out is not None:
-        result = Result(
-            failure=f"Grading was stopped at the time limit of {timed_out:g} s "
-            "(an endless loop, or code far slower than needed?)."
-        )
-    else:
-        result = _result(running)
-    _stop(running)
-    spent = {**result.phases, "process": seconds - sum(result.phases.values())}
-    return Outcome(running.submission, seconds, result.failure, result.error, spent)
-
-
-def _start(
-    context: BaseContext, course: Course, submission: Submission, logs: Path, limits: Limits
-) -> _Running:
-    """Start the grading process of ``submission``; its output goes to a file in ``logs``."""
-    log_path = logs / f"{submission.student}-{submission.assignment}.log"
-    workspace = Path(tempfile.mkdtemp(prefix="chainrule-grade-"))
-    task = Task(course.root, str(course.db_url), submission, workspace, log_path, limits)
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=grade, args=(task, sender), daemon=True)
-    process.start()
-    sender.close()
-    return _Running(submission, process, receiver, time.monotonic(), log_path, workspace)
+        save_result(course, submission, digest, result)
+    except Exception as error:  # the gradebook, the disk, a result that does not fit them
+        reason = f"the result could not be saved: {type(error).__name__}: {error}"[:2000]
+        result = replace(result, failure=None, error=reason)
+    saved = time.monotonic() - start
+    spent = {
+        **result.phases,
+        "process": result.seconds - sum(result.phases.values()),
+        "save": saved,
+    }
+    return Outcome(submission, result.seconds + saved, result.failure, result.error, spent)
 
 
 def autograde(
@@ -201,54 +133,48 @@ def autograde(
     jobs: int = 1,
     limits: Limits | None = None,
     progress: bool = True,
+    scheduler: str | DaskCluster | None = None,
 ) -> list[Outcome]:
-    """Grade ``submissions`` with at most ``jobs`` processes, each within ``limits`` (default
-    :class:`grader.worker.Limits`).
+    """Grade ``submissions`` within ``limits`` (default :class:`grader.limits.Limits`): with at
+    most ``jobs`` processes here, or on a Dask cluster, ``scheduler`` being its scheduler's
+    address or the cluster object (``jobs`` then unused: the workers' threads decide).
 
     Returns one outcome per submission, in the order of ``submissions`` (each graded once).
-    Failed submissions are recorded (score 0 and the reason as feedback) when this returns. On
-    KeyboardInterrupt the grading processes are killed; what they graded is kept, the rest has
-    no record.
+    Results are saved as they come. On KeyboardInterrupt what is at work is stopped; what was
+    saved is kept, the rest has no record.
     """
     if jobs < 1:
         raise ValueError(f"jobs must be a positive number of processes, got {jobs}")
     limits = limits or Limits()
     submissions = list(dict.fromkeys(submissions))
-    course = Course(course.root, db_url=with_busy_timeout(course.resolved_db_url))
-    ensure_secret(course.root)
+    if not submissions:
+        return []
+    assignments = {s.assignment for s in submissions}
     _prepare_gradebook(course, submissions)
-    # Each grading process runs the setup cells to run the tests: import their modules once.
-    context = _context(setup_modules(course, {s.assignment for s in submissions}))
-    pending = deque(submissions)
-    running: dict[int, _Running] = {}  # by process sentinel
+    maker = TaskMaker(course, limits, assignments)
+    digests: dict[Submission, str] = {}
+
+    def tasks() -> Tasks:
+        for submission in submissions:
+            digests[submission], task = maker.task(submission)
+            yield submission, task
+
+    if scheduler is None:
+        results = _grade_here(GradingProcesses(course, assignments), tasks(), jobs)
+    else:
+        from grader.cluster import grade_on_cluster  # Dask's import only where it is used
+
+        results = grade_on_cluster(scheduler, tasks())
     outcomes: dict[Submission, Outcome] = {}
-    with (
-        tempfile.TemporaryDirectory(prefix="grader-logs-") as logs,
-        tqdm(total=len(submissions), desc="autograde", unit="nb", disable=not progress) as bar,
-    ):
+    with tqdm(total=len(submissions), desc="autograde", unit="nb", disable=not progress) as bar:
         try:
-            while pending or running:
-                while pending and len(running) < jobs:
-                    started = _start(context, course, pending.popleft(), Path(logs), limits)
-                    running[started.process.sentinel] = started
-                next_deadline = min(r.started + limits.timeout for r in running.values())
-                ready = wait(list(running), timeout=max(0.0, next_deadline - time.monotonic()))
-                now = time.monotonic()
-                for sentinel in list(running):
-                    overdue = now - running[sentinel].started >= limits.timeout
-                    if sentinel not in ready and not overdue:
-                        continue
-                    timed_out = None if sentinel in ready else limits.timeout
-                    outcome = _finish(running.pop(sentinel), timed_out)
-                    if outcome.failure is not None:
-                        record_failure(course, outcome.submission, outcome.failure)
-                    outcomes[outcome.submission] = outcome
-                    bar.update()
-                    bar.set_postfix(
-                        failed=sum(o.failure is not None for o in outcomes.values()),
-                        not_graded=sum(o.error is not None for o in outcomes.values()),
-                    )
+            for submission, data in results:
+                outcomes[submission] = _save(course, submission, digests[submission], data)
+                bar.update()
+                bar.set_postfix(
+                    failed=sum(o.failure is not None for o in outcomes.values()),
+                    not_graded=sum(o.error is not None for o in outcomes.values()),
+                )
         finally:
-            for left in running.values():
-                _stop(left)
+            results.close()
     return [outcomes[s] for s in submissions]

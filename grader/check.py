@@ -24,10 +24,10 @@ from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
 from grader.autograde import autograde
 from grader.course import CONFIG_FILE, Course, select
+from grader.limits import Limits
 from grader.release import release
 from grader.scores import CellScore, cell_scores
 from grader.submissions import GradedTest, Submission, graded_tests
-from grader.worker import Limits
 
 #: Student ids of the two notebooks graded in the copy of the course.
 SOLUTION, BLANK = "solution", "blank"
@@ -182,7 +182,7 @@ def check(
     limits: Limits | None = None,
 ) -> list[AssignmentCheck]:
     """Check ``assignments`` (default: every assignment with a source notebook), grading
-    within ``limits`` (default :class:`grader.worker.Limits`)."""
+    within ``limits`` (default :class:`grader.limits.Limits`)."""
     names = select(assignments, course.assignments())
     results = {name: AssignmentCheck(name) for name in names}
     with tempfile.TemporaryDirectory(prefix="grader-check-") as tmp:

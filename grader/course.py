@@ -21,10 +21,6 @@ from traitlets.config.loader import PyFileConfigLoader
 
 CONFIG_FILE = "nbgrader_config.py"
 
-#: Seconds a connection waits for another process's write lock on a SQLite gradebook before
-#: failing with "database is locked" (sqlite3's default is 5). Parallel autograding needs it.
-SQLITE_BUSY_TIMEOUT = 60
-
 
 class GraderError(RuntimeError):
     """A grading step failed; the message says which one and why."""
@@ -52,18 +48,6 @@ def with_driver(db_url: str) -> str:
     if url.drivername != "postgresql":
         return db_url
     return url.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
-
-
-def with_busy_timeout(db_url: str, seconds: float = SQLITE_BUSY_TIMEOUT) -> str:
-    """Return ``db_url`` with a SQLite busy timeout, unchanged for other databases.
-
-    Parallel grading processes write to one gradebook; with a busy timeout a writer waits for
-    the lock held by another process instead of failing at once.
-    """
-    url = make_url(db_url)
-    if url.get_backend_name() != "sqlite" or "timeout" in url.query:
-        return db_url
-    return url.update_query_dict({"timeout": str(seconds)}).render_as_string(hide_password=False)
 
 
 @dataclass(frozen=True)

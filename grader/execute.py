@@ -26,11 +26,11 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Float, Integer, Unicode
+from traitlets import Bool, Dict, Float, Integer, Unicode
 
 from grader.cells import grade_id_of
 from grader.preprocessors import is_test_cell
-from grader.secret import HiddenSeeds
+from grader.secret import GivenSeeds, HiddenSeeds, Seeds
 from grader.trusted import isolation
 from grader.trusted.proxy import Limits
 from grader.trusted.recheck import TestVerdict, run_submission
@@ -78,6 +78,13 @@ class TrustedExecute(Execute):
         "from it, the student, the assignment, the notebook and the test, so a regrade draws "
         "the same hidden inputs. Empty: unseeded, and regrades may differ.",
     ).tag(config=True)
+    hidden_seeds = Dict(
+        {},
+        help="The seeds of the hidden tests, notebook -> grade id -> 64 hexadecimal digits, as "
+        "`python -m grader autograde` computes them from the secret (grader/secret.py's "
+        "submission_seeds) for the grading process, which then needs no secret. A notebook "
+        "named here takes its seeds from here, not from seed_secret.",
+    ).tag(config=True)
 
     def limits(self) -> Limits:
         """The sandbox's limits from this step's configuration."""
@@ -106,8 +113,10 @@ class TrustedExecute(Execute):
             isolation.check_available()
         else:
             self.log.warning("isolation is off: the student's code can read the course")
-        seeds = None
-        if self.seed_secret:
+        seeds: Seeds | None = None
+        if ids["notebook"] in self.hidden_seeds:
+            seeds = GivenSeeds(self.hidden_seeds[ids["notebook"]])
+        elif self.seed_secret:
             seeds = HiddenSeeds(
                 self.seed_secret, ids["student"], ids["assignment"], ids["notebook"]
             )

@@ -9,11 +9,8 @@ other, so the student reads the reason. The submission itself is never touched.
 
 from __future__ import annotations
 
-import warnings
-
 import nbformat
 from nbformat.v4 import new_markdown_cell, new_notebook
-from sqlalchemy.exc import SAWarning
 
 from grader.course import Course
 from grader.scores import autograded_tests
@@ -22,7 +19,7 @@ from grader.submissions import (
     Submission,
     install,
     staging_folder,
-    submission_digest,
+    submission_row,
     write_record,
 )
 
@@ -35,20 +32,16 @@ def failure_notebook(reason: str) -> nbformat.NotebookNode:
         "Check that your notebook runs from top to bottom (Kernel > Restart and Run All) "
         "and submit it again, or ask your instructor."
     )
-    return new_notebook(cells=[new_markdown_cell(text)])
+    # A fixed cell id (nbformat draws one at random): grading again writes the same notebook.
+    return new_notebook(cells=[new_markdown_cell(text, id="not-graded")])
 
 
-def record_failure(course: Course, submission: Submission, reason: str) -> None:
-    """Give ``submission`` 0 on every grade and write the reason as its feedback."""
-    folder = course.directory("submitted") / submission.student / submission.assignment
-    digest = submission_digest(folder)
+def record_failure(course: Course, submission: Submission, reason: str, digest: str) -> None:
+    """Give ``submission`` 0 on every grade and write the reason as its feedback, with the
+    record that its files of ``digest`` are graded."""
     tests = []
-    with course.gradebook() as gradebook, warnings.catch_warnings():
-        # nbgrader's add_submission makes SQLAlchemy 2 warn that an autoflush skipped the new
-        # submission's relationships; the submission and its grades are saved all the same.
-        warnings.filterwarnings("ignore", category=SAWarning, message="Object of type")
-        gradebook.update_or_create_student(submission.student)
-        found = gradebook.update_or_create_submission(submission.assignment, submission.student)
+    with course.gradebook() as gradebook:
+        found = submission_row(course, gradebook, submission)
         notebook_names = [notebook.name for notebook in found.notebooks]
         for notebook in found.notebooks:
             names = autograded_tests(notebook.notebook)

@@ -2,7 +2,8 @@
 
 One grading process grades one submission; the steps it goes through add their wall time to
 :data:`SECONDS` under a phase name (:func:`timed`), and the process sends the totals back with
-its result (:class:`grader.worker.Result`). ``python -m benchmarks grading`` sums them over a
+its result (:class:`grader.packets.GradingResult`); the coordinator adds the time it takes to
+save it (:mod:`grader.autograde`). ``python -m benchmarks grading`` sums them over a
 student's whole course, so the next optimisation is chosen from a figure. Timing never changes
 what is graded.
 """
@@ -16,15 +17,19 @@ from contextlib import contextmanager
 
 #: The phases, in the order a submission goes through them, and what each one covers.
 PHASES = {
-    "process": "the rest of the grading process: its start (fork, limits, log) and the results "
-    "sent back",
-    "workspace": "temporary course: copy the configuration, sources, release, submission",
+    "process": "the rest of the grading process: its start (fork, limits, log), reading the task "
+    "and sending the result back",
+    "workspace": "check the course's version, make the temporary course: the configuration, "
+    "sources, release, submission and gradebook",
     "sandbox start": "bubblewrap, Python, numpy and IPython in the sandbox, until its first cell",
     "setup in grader": "the setup cells run in the grading process (the tests' namespace)",
     "student cells": "the submission's cells, in the sandbox",
     "tests": "the test cells, in the grading process, calling into the sandbox",
-    "nbgrader": "nbgrader's own steps: sanitize, restore cells, save scores to the gradebook",
-    "records": "read the scores back, write the record, move the folder into the course",
+    "nbgrader": "nbgrader's own steps: sanitize, restore cells, save scores to the temporary "
+    "gradebook",
+    "results": "read the scores back, pack the autograded folder",
+    "save": "on the coordinator: the scores into the gradebook, the autograded folder and its "
+    "record into the course",
 }
 
 #: Seconds spent in each phase by this process so far.

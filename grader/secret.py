@@ -10,6 +10,10 @@ course. The entropy of one test is
 
 so a regrade draws the same hidden inputs, two students different ones, and without the secret
 nobody can compute them (:mod:`chainrule.hidden` turns ``s`` into generators).
+
+``python -m grader autograde`` computes the seeds of a submission's tests where the secret is
+(:func:`submission_seeds`) and hands the grading process only those (:class:`GivenSeeds`): the
+secret never leaves the machine that keeps the course, even when a Dask worker grades.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 #: The file that holds the secret, in the course root (git-ignored, never released).
 SECRET_FILE = ".grading-secret"
@@ -69,3 +75,37 @@ class HiddenSeeds:
             data = part.encode()
             digest.update(len(data).to_bytes(8, "big") + data)
         return int.from_bytes(digest.digest(), "big")
+
+
+class Seeds(Protocol):
+    """Where the seed of each hidden test of one notebook comes from."""
+
+    def for_test(self, grade_id: str) -> int:
+        """The entropy of test ``grade_id``."""
+        ...
+
+
+@dataclass(frozen=True)
+class GivenSeeds:
+    """The seeds of one notebook's hidden tests, computed by whoever holds the secret: grade id
+    -> the 256-bit entropy of :meth:`HiddenSeeds.for_test`, as 64 hexadecimal digits."""
+
+    seeds: Mapping[str, str]
+
+    def for_test(self, grade_id: str) -> int:
+        """The entropy of test ``grade_id``; KeyError naming it when none was given."""
+        if grade_id not in self.seeds:
+            raise KeyError(f"no hidden-input seed was given for test {grade_id!r}")
+        return int(self.seeds[grade_id], 16)
+
+
+def submission_seeds(
+    secret: str, student: str, assignment: str, tests: Mapping[str, list[str]]
+) -> dict[str, dict[str, str]]:
+    """Notebook -> grade id -> seed (64 hexadecimal digits) of each of ``tests`` (notebook ->
+    the grade ids of its tests), for :class:`GivenSeeds`."""
+    seeds: dict[str, dict[str, str]] = {}
+    for notebook, grade_ids in tests.items():
+        notebook_seeds = HiddenSeeds(secret, student, assignment, notebook)
+        seeds[notebook] = {g: f"{notebook_seeds.for_test(g):064x}" for g in grade_ids}
+    return seeds

@@ -16,9 +16,13 @@ import hashlib
 import json
 import os
 import shutil
+import warnings
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from nbgrader.api import Gradebook, SubmittedAssignment
+from sqlalchemy.exc import SAWarning
 
 from grader.course import Course, GraderError, select
 
@@ -64,6 +68,25 @@ def find_submissions(
     wanted_assignments = set(select(assignments, sorted({s.assignment for s in found})))
     wanted_students = set(select(students, sorted({s.student for s in found}), what="student"))
     return [s for s in found if s.assignment in wanted_assignments and s.student in wanted_students]
+
+
+def submission_row(
+    course: Course, gradebook: Gradebook, submission: Submission
+) -> SubmittedAssignment:
+    """``submission``'s row of ``gradebook``, made (with its student and a row per cell) or found
+    as nbgrader's autograde does, with the time of its ``timestamp.txt`` when it has one."""
+    gradebook.update_or_create_student(submission.student)
+    folder = course.directory("submitted") / submission.student / submission.assignment
+    timestamp = course.coursedir().get_existing_timestamp(str(folder))
+    with warnings.catch_warnings():
+        # nbgrader's add_submission makes SQLAlchemy 2 warn that an autoflush skipped the new
+        # submission's relationships; the submission and its grades are saved all the same.
+        warnings.filterwarnings("ignore", category=SAWarning, message="Object of type")
+        return gradebook.update_or_create_submission(
+            submission.assignment,
+            submission.student,
+            **({"timestamp": timestamp} if timestamp else {}),
+        )
 
 
 def submission_digest(folder: Path) -> str:

@@ -1,19 +1,22 @@
-"""One grading process: grade one (student, assignment) submission.
+"""One grading process: grade one submission's task, with this machine's copy of the course.
 
-:func:`grade` runs in a child process of ``python -m grader autograde`` (see
-:mod:`grader.autograde`), in a session of its own so that the parent can kill it and its
-sandbox, under a memory limit (``RLIMIT_AS``) that the sandbox inherits. It grades in a
-temporary course (:mod:`grader.workspace`):
+:func:`grade` runs in a process of its own (:mod:`grader.process`), on the machine that keeps
+the course (``python -m grader autograde``) or on a Dask worker (:mod:`grader.cluster`), in a
+session of its own so that its parent can kill it and its sandbox, under a memory limit
+(``RLIMIT_AS``) that the sandbox inherits. It reads a :class:`grader.packets.GradingTask` and
+grades it in a temporary course (:func:`grade_task`, :mod:`grader.workspace`):
 
-1. nbgrader's autograde runs there, with :class:`grader.execute.TrustedExecute` in place of
-   nbgrader's ``Execute``: the student's code runs once, in the sandbox, and the tests from
-   ``solutions/`` here; nbgrader writes the scores into the gradebook;
-2. the autograded folder, with the record that the submission is graded (each test's score and
-   the reason for every lost point), replaces the old one (:mod:`grader.submissions`).
+1. the task's grading inputs must be this machine's (:mod:`grader.inputs`), else it refuses;
+2. nbgrader's autograde runs there, with :class:`grader.execute.TrustedExecute` in place of
+   nbgrader's ``Execute`` (the student's code runs once, in the sandbox, and the tests from
+   ``solutions/`` here, their hidden inputs seeded by the task's seeds), and saves the scores
+   in the temporary course's own gradebook;
+3. the saved grades and comments, each test's score and message and the autograded folder go
+   back as a :class:`grader.packets.GradingResult`: graded; failed (the submission's fault:
+   the coordinator records score 0 and the reason); or not graded (the grading machine's
+   fault: nothing is recorded, a rerun grades it).
 
-It sends back a :class:`Result`: graded; failed (the submission's fault: the parent records
-score 0 and the reason); or not graded (the grading machine's fault: nothing is recorded, a
-rerun grades it).
+It writes nothing of the course: the coordinator does (:mod:`grader.results`).
 """
 
 from __future__ import annotations
@@ -24,10 +27,10 @@ import os
 import re
 import resource
 import signal
+import socket
 import sys
-import time
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -40,21 +43,13 @@ from grader import phases
 from grader.cells import grade_id_of
 from grader.course import Course, GraderError, check_result
 from grader.execute import FAILED_TEST
+from grader.inputs import differences, grading_inputs
+from grader.limits import Limits
+from grader.packets import CellComment, CellGrade, GradingResult, GradingTask, folder_files
 from grader.preprocessors import is_test_cell
 from grader.scores import autograded_tests
-from grader.submissions import (
-    GradedTest,
-    Submission,
-    install,
-    submission_digest,
-    write_record,
-)
-from grader.workspace import bring_back, make_workspace
-
-#: Default wall-clock limit for grading one submission, in seconds.
-DEFAULT_TIMEOUT = 600.0
-#: Default address-space limit of a grading process and of the processes it starts, in bytes.
-DEFAULT_MEMORY_LIMIT = 4 * 1024**3
+from grader.submissions import GradedTest, Submission
+from grader.workspace import make_workspace
 
 #: Share of a submission's time limit its notebooks' trusted runs may use in all (the rest is
 #: nbgrader's own work and the margin before the parent kills the grading process).
@@ -70,54 +65,6 @@ _DATABASE_FAULT = "error accessing the nbgrader database"
 _SANDBOX_FAULT = re.compile(r"(SandboxError|IsolationUnavailable|CourseError): (.*)")
 #: The "SomeError: message" line that ends a Python traceback.
 _EXCEPTION_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception)\b.*)$", re.MULTILINE)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What grading one submission may use."""
-
-    timeout: float = DEFAULT_TIMEOUT
-    """Wall-clock seconds for the whole submission (the parent kills the process after it)."""
-    cell_timeout: int | None = None
-    """Seconds for one cell and one test (default: ``Execute.timeout``
-    of nbgrader_config.py)."""
-    memory: int = DEFAULT_MEMORY_LIMIT
-    """Bytes of address space of each process (``RLIMIT_AS``)."""
-    isolation: bool = True
-    """Whether the sandbox runs in bubblewrap (``--no-isolation`` turns it off)."""
-
-    def __post_init__(self) -> None:
-        if not self.timeout > 0:
-            raise ValueError(f"timeout must be a positive number of seconds, got {self.timeout}")
-        if self.cell_timeout is not None and self.cell_timeout < 1:
-            raise ValueError(f"cell_timeout must be at least 1 second, got {self.cell_timeout}")
-        if self.memory < 256 * 1024**2:
-            raise ValueError(f"memory must be at least 256 MiB, got {self.memory} bytes")
-
-
-@dataclass(frozen=True)
-class Task:
-    """What one grading process grades, where, and where its output goes."""
-
-    course_root: Path
-    db_url: str
-    submission: Submission
-    workspace: Path
-    """An empty directory for the temporary course (the parent removes it)."""
-    log_path: Path
-    limits: Limits
-
-
-@dataclass(frozen=True)
-class Result:
-    """How grading went: both None when the submission was graded."""
-
-    failure: str | None = None
-    """Why the submission itself could not be graded (recorded as score 0 with this reason)."""
-    error: str | None = None
-    """Why the grading machine could not grade it (nothing recorded: grade it again)."""
-    phases: dict[str, float] = field(default_factory=dict)
-    """Seconds spent in each phase of :data:`grader.phases.PHASES`."""
 
 
 def unreadable_reason(path: Path) -> str | None:
@@ -191,24 +138,47 @@ def graded_tests(gradebook: Gradebook, submission: Submission, folder: Path) -> 
     return results
 
 
-def grade_one(course: Course, submission: Submission, root: Path, limits: Limits) -> Result:
-    """Grade ``submission`` in a temporary course made in the empty directory ``root``."""
-    start = time.monotonic()
-    submitted = course.directory("submitted") / submission.student / submission.assignment
-    digest = submission_digest(submitted)
-    problem = submission_problem(course, submission)
-    if problem:
-        return Result(failure=problem)
+def saved_rows(
+    gradebook: Gradebook, submission: Submission
+) -> tuple[tuple[CellGrade, ...], tuple[CellComment, ...]]:
+    """The grades and comments nbgrader saved for ``submission`` in ``gradebook``."""
+    notebooks = gradebook.find_submission(submission.assignment, submission.student).notebooks
+    grades = tuple(
+        CellGrade(nb.name, g.cell.name, g.auto_score, bool(g.needs_manual_grade))
+        for nb in notebooks
+        for g in nb.grades
+    )
+    comments = tuple(
+        CellComment(nb.name, c.cell.name, c.auto_comment) for nb in notebooks for c in nb.comments
+    )
+    return grades, comments
+
+
+def grade_task(course: Course, task: GradingTask, root: Path) -> GradingResult:
+    """Grade ``task`` with this machine's ``course``, in a temporary course made in the empty
+    directory ``root``."""
+    submission = task.submission
     with phases.timed("workspace"):
-        made = make_workspace(course, submission, root)
+        different = differences(task.inputs, grading_inputs(course))
+        if different:
+            return GradingResult(
+                error=f"the course on the grading machine {socket.gethostname()} is not the "
+                f"coordinator's version ({different}): install the same version there"
+            )
+        made = make_workspace(course, task, root)
+    problem = submission_problem(made, submission)
+    if problem:
+        return GradingResult(failure=problem)
     workspace = replace(
         made,
-        cell_timeout=limits.cell_timeout,
-        memory_limit=limits.memory,
-        total_timeout=limits.timeout * SANDBOX_SHARE,
-        isolation=limits.isolation,
+        cell_timeout=task.limits.cell_timeout,
+        memory_limit=task.limits.memory,
+        total_timeout=task.limits.timeout * SANDBOX_SHARE,
+        isolation=task.limits.isolation,
     )
-    api = NbGraderAPI(config=workspace.config())
+    config = workspace.config()
+    config.TrustedExecute.hidden_seeds = task.seeds
+    api = NbGraderAPI(config=config)
     try:
         with phases.timed("nbgrader", *TRUSTED_PHASES):
             check_result(
@@ -217,7 +187,7 @@ def grade_one(course: Course, submission: Submission, root: Path, limits: Limits
             )
     except GraderError as error:
         if _DATABASE_FAULT in str(error):  # the gradebook, not the submission
-            return Result(error=f"nbgrader could not use the gradebook: {error}"[:2000])
+            return GradingResult(error=f"nbgrader could not use the gradebook: {error}"[:2000])
         sandbox = _SANDBOX_FAULT.search(str(error))
         if sandbox:  # the grading machine or the course, before any student code ran
             what = (
@@ -225,39 +195,46 @@ def grade_one(course: Course, submission: Submission, root: Path, limits: Limits
                 if sandbox[1] == "CourseError"
                 else "the sandbox could not start"
             )
-            return Result(error=f"{what}: {sandbox[2]}"[:2000])
-        return Result(failure=explain_failure(str(error)))
-    with phases.timed("records"):
-        staged = bring_back(workspace, course, submission)
-        with course.gradebook() as gradebook:
-            tests = graded_tests(gradebook, submission, staged)
-        write_record(staged, digest, tests, isolated=limits.isolation)
-        install(staged, course, submission)
-    print(f"graded {submission} in {time.monotonic() - start:.1f} s", flush=True)
-    return Result()
+            return GradingResult(error=f"{what}: {sandbox[2]}"[:2000])
+        return GradingResult(failure=explain_failure(str(error)))
+    with phases.timed("results"):
+        folder = workspace.directory("autograded") / submission.student / submission.assignment
+        with workspace.gradebook() as gradebook:
+            tests = graded_tests(gradebook, submission, folder)
+            grades, comments = saved_rows(gradebook, submission)
+        files = folder_files(folder)
+    return GradingResult(
+        isolated=task.limits.isolation,
+        grades=grades,
+        comments=comments,
+        tests=tuple(tests),
+        files=files,
+    )
 
 
-def _isolate(task: Task) -> None:
+def _isolate(limits: Limits, log_path: Path, workdir: Path) -> None:
     """Set up the grading process: own session, death with the parent, memory limit, output to
     the log, working directory in the temporary course."""
     os.setsid()
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    resource.setrlimit(resource.RLIMIT_AS, (task.limits.memory, task.limits.memory))
-    with open(task.log_path, "ab", buffering=0) as log:
+    resource.setrlimit(resource.RLIMIT_AS, (limits.memory, limits.memory))
+    with open(log_path, "ab", buffering=0) as log:
         os.dup2(log.fileno(), sys.stdout.fileno())
         os.dup2(log.fileno(), sys.stderr.fileno())
-    os.chdir(task.workspace)
+    os.chdir(workdir)
 
 
-def grade(task: Task, conn: Connection) -> None:
-    """Process entry point: grade ``task`` and send its :class:`Result` on ``conn``."""
-    _isolate(task)
-    course = Course(task.course_root, db_url=task.db_url)
+def grade(course_root: Path, task: bytes, workdir: Path, log_path: Path, conn: Connection) -> None:
+    """Process entry point: grade ``task`` (:class:`grader.packets.GradingTask` bytes, which its
+    parent has read) with the course at ``course_root`` in the empty directory ``workdir``, and
+    send the :class:`grader.packets.GradingResult` bytes on ``conn``."""
+    decoded = GradingTask.from_bytes(task)
+    _isolate(decoded.limits, log_path, workdir)
     try:
-        result = grade_one(course, task.submission, task.workspace, task.limits)
-    except Exception as error:  # the gradebook, the disk...: not the submission's fault
+        result = grade_task(Course(course_root), decoded, workdir)
+    except Exception as error:  # the disk, the course...: not the submission's fault
         traceback.print_exc()
-        result = Result(error=f"{type(error).__name__}: {error}"[:2000])
-    conn.send(replace(result, phases=dict(phases.SECONDS)))
+        result = GradingResult(error=f"{type(error).__name__}: {error}"[:2000])
+    conn.send_bytes(replace(result, phases=dict(phases.SECONDS)).to_bytes())
     conn.close()

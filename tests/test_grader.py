@@ -22,7 +22,7 @@ from nbgrader import utils
 import grader.__main__ as grader_main
 from grader import execute, kernel_setup, phases, worker
 from grader.__main__ import _size, main
-from grader.autograde import Outcome, kill_process_tree
+from grader.autograde import Outcome
 from grader.check import AssignmentCheck, delimited_regions, leaks, stale_release
 from grader.collect import DEFAULT_REGEXP, collect, named_regexp
 from grader.course import (
@@ -31,12 +31,12 @@ from grader.course import (
     GraderError,
     check_result,
     select,
-    with_busy_timeout,
     with_driver,
 )
 from grader.execute import CourseError, TrustedExecute, failure_output
 from grader.export import plot_histograms
 from grader.failures import failure_notebook
+from grader.packets import GradingTask
 from grader.preprocessors import (
     TRUNCATED,
     LimitOutputSize,
@@ -44,6 +44,7 @@ from grader.preprocessors import (
     RestoreDeletedCells,
     SafeFeedback,
 )
+from grader.process import kill_process_tree
 from grader.release import release
 from grader.scores import CellScore
 from grader.submissions import (
@@ -58,6 +59,7 @@ from grader.submissions import (
     submission_digest,
     write_record,
 )
+from grader.tasks import TaskMaker
 from grader.trusted.proxy import SandboxError
 from grader.trusted.recheck import TestVerdict
 from grader.worker import Limits, explain_failure, submission_problem, unreadable_reason
@@ -81,15 +83,6 @@ def write_notebook(path: Path, notebook: nbformat.NotebookNode) -> Path:
 
 
 # -- course ----------------------------------------------------------------------------------
-
-
-def test_sqlite_gradebook_gets_a_busy_timeout_other_databases_do_not() -> None:
-    assert with_busy_timeout("sqlite:////tmp/x/gradebook.db", 30) == (
-        "sqlite:////tmp/x/gradebook.db?timeout=30"
-    )
-    assert with_busy_timeout("sqlite:////tmp/g.db?timeout=5") == "sqlite:////tmp/g.db?timeout=5"
-    url = "postgresql+psycopg2://grader:secret@db.example/chainrule"
-    assert with_busy_timeout(url) == url
 
 
 def test_a_postgresql_url_without_a_driver_gets_psycopg2(course: Course) -> None:
@@ -493,7 +486,8 @@ def test_a_sandbox_that_cannot_start_leaves_the_submission_not_graded(
     workspace.mkdir()
     graded = Course(course.root, db_url=f"sqlite:///{course.root.parent / 'unused.db'}")
     release(graded, ["a"])
-    result = worker.grade_one(graded, Submission("ann", "a"), workspace, Limits())
+    _, task = TaskMaker(graded, Limits(), ["a"]).task(Submission("ann", "a"))
+    result = worker.grade_task(graded, GradingTask.from_bytes(task), workspace)
     assert result.failure is None
     assert result.error.startswith("the sandbox could not start: ")
     assert "the sandbox could not start (exit code 1)" in result.error

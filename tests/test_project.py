@@ -49,7 +49,15 @@ def test_the_instructors_list_includes_the_students_which_holds_only_what_notebo
     everything = requirement_bounds(ROOT / "requirements.txt")
     assert student.items() <= everything.items()
     assert {"numpy", "matplotlib", "jupyterlab", "ipywidgets", "ipympl", "nbgrader"} <= set(student)
-    tools = {"pytest", "pytest-xdist", "hypothesis", "playwright", "ruff", "psycopg2-binary"}
+    tools = {
+        "pytest",
+        "pytest-xdist",
+        "hypothesis",
+        "playwright",
+        "ruff",
+        "psycopg2-binary",
+        "distributed",
+    }
     assert not tools & set(student)
 
 

@@ -24,8 +24,8 @@ import pytest
 from submissions.corpus import Notebooks, small, with_answers
 
 from grader.__main__ import main
-from grader.autograde import kill_process_tree
 from grader.course import CONFIG_FILE, Course
+from grader.process import kill_process_tree
 from grader.scores import cell_scores
 from grader.submissions import RECORD_NAME
 

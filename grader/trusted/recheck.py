@@ -26,7 +26,7 @@ from nbformat import NotebookNode
 from chainrule import hidden
 from grader import phases
 from grader.cells import to_python
-from grader.secret import HiddenSeeds
+from grader.secret import Seeds
 from grader.trusted.notebook import (
     PlannedCell,
     SourceNotebook,
@@ -101,7 +101,7 @@ class _Run:
         trusted: dict[str, Any],
         limits: Limits,
         deadline: float,
-        seeds: HiddenSeeds | None = None,
+        seeds: Seeds | None = None,
     ) -> None:
         self.sandbox = sandbox
         self.seeds = seeds
@@ -180,7 +180,7 @@ def run_submission(
     *,
     limits: Limits | None = None,
     isolated: bool = True,
-    seeds: HiddenSeeds | None = None,
+    seeds: Seeds | None = None,
 ) -> TrustedRun:
     """Run a submission's ``cells`` in the sandbox and the tests of ``source_path`` here.
 
@@ -244,7 +244,7 @@ def recheck(
     memory_limit: int = Limits.memory_limit,
     output_limit: int = Limits.output_limit,
     isolated: bool = True,
-    seeds: HiddenSeeds | None = None,
+    seeds: Seeds | None = None,
 ) -> dict[str, TestVerdict]:
     """The trusted verdict of every autograded test cell of ``source_path`` for the notebook
     file ``submission_path`` (:func:`run_submission` on its cells, with its folder).

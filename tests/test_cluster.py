@@ -1,0 +1,414 @@
+"""Grading on a Dask cluster (``autograde --scheduler``) grades as ``--jobs 2`` does.
+
+The parts: the task and result packets (strict JSON, refused with a reason), the seeds a task
+carries instead of the secret, the course version a worker must share, the results the
+coordinator refuses to save, and the local path, which never imports Dask.
+
+End to end (slow): a real ``dask scheduler`` on 127.0.0.1 and two one-thread workers, one
+``python -m grader worker`` and one ``dask worker --no-nanny --preload grader.cluster``, each
+in a copy of the course without gradebook or submissions, grade a class (the solution and the
+blank release of 03_softmax and the hostile corpus, tests/submissions/corpus.py) to the same
+scores, autograded notebooks and records as a local ``--jobs 2`` run of a copy of the same
+course; a run in which one worker is SIGKILLed mid-submission still grades every submission
+exactly once; and a worker whose course differs refuses every task, so nothing is scored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+from nbformat.v4 import new_notebook
+from sqlalchemy import create_engine, text
+from submissions.corpus import CASES, Notebooks, write
+
+from grader import loopback
+from grader.__main__ import main
+from grader.course import CONFIG_FILE, Course
+from grader.inputs import differences, grading_inputs
+from grader.limits import Limits
+from grader.packets import CellComment, CellGrade, GradingResult, GradingTask, PacketError
+from grader.release import release
+from grader.results import ResultError, check_result
+from grader.scores import cell_scores
+from grader.secret import GivenSeeds, HiddenSeeds, ensure_secret, submission_seeds
+from grader.submissions import RECORD_NAME, GradedTest, Submission
+
+REPO = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "03_softmax"
+#: Seconds per notebook cell and per submission: those of tests/test_hostile_submissions.py.
+LIMITS = ["--cell-timeout", "6", "--timeout", "45"]
+#: The submissions of the run in which a worker is killed (and the slow one it is killed in).
+KILL_RUN = ("solution", "blank", "reference-answer", "sys-exit", "deleted-cells", "not-json")
+SLOW = "endless-loop-in-a-function"
+
+
+# -- the parts -------------------------------------------------------------------------------
+
+
+def a_task() -> GradingTask:
+    return GradingTask(
+        submission=Submission("ann", "a"),
+        files={"a.ipynb": b"{}", "data/x.csv": b"1,2\n"},
+        gradebook=b"SQLite format 3\x00",
+        seeds={"a": {"test_a": "0" * 64}},
+        limits=Limits(timeout=30, cell_timeout=5, memory=2**30, isolation=False),
+        inputs={"solutions/a/a.ipynb": "ab" * 32},
+    )
+
+
+def test_packets_travel_as_json_and_come_back_equal() -> None:
+    task = a_task()
+    assert GradingTask.from_bytes(task.to_bytes()) == task
+    json.loads(task.to_bytes())  # plain JSON, no pickle
+    result = GradingResult(
+        grades=(CellGrade("a", "test_a", 1.0, False), CellGrade("a", "essay", None, True)),
+        comments=(CellComment("a", "answer", "No response."),),
+        tests=(GradedTest("a", "test_a", 1.0, 1.0, ""),),
+        files={"a.ipynb": b"\x00\xff"},
+        phases={"tests": 1.5},
+        seconds=2.0,
+    )
+    assert GradingResult.from_bytes(result.to_bytes()) == result
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda p: p.update(format="chainrule-grading-task/0"), "a different version"),
+        (lambda p: p.update(extra=1), "task must be an object with the keys"),
+        (lambda p: p["files"].update({"../../etc/cron.d/x": ""}), "not a relative path inside"),
+        (lambda p: p["files"].update({"/etc/passwd": ""}), "not a relative path inside"),
+        (lambda p: p["files"].update({"a.ipynb": "***"}), "must be base64"),
+        (lambda p: p["submission"].update(student="../bob"), "must be a folder name"),
+        (lambda p: p["limits"].update(memory="4G"), "task.limits.memory must be int"),
+        (lambda p: p["limits"].update(memory=1), "memory must be at least 256 MiB"),
+        (lambda p: p["seeds"]["a"].update(test_a=1), "task.seeds['a'] must be an object of str"),
+    ],
+)
+def test_a_packet_that_is_not_exactly_its_format_is_refused(edit, message: str) -> None:
+    packet = json.loads(a_task().to_bytes())
+    edit(packet)
+    with pytest.raises(PacketError, match=re.escape(message)):
+        GradingTask.from_bytes(json.dumps(packet).encode())
+    with pytest.raises(PacketError, match="must be JSON"):
+        GradingTask.from_bytes(b"\x80\x04K\x01.")  # a pickle
+
+
+def test_a_result_packet_with_a_score_of_the_wrong_type_is_refused() -> None:
+    packet = json.loads(GradingResult(grades=(CellGrade("a", "t", 1.0, False),)).to_bytes())
+    packet["grades"][0]["auto_score"] = "1.0"
+    with pytest.raises(PacketError, match="result.grades.auto_score must be int or float or null"):
+        GradingResult.from_bytes(json.dumps(packet).encode())
+
+
+def test_a_task_carries_the_seeds_of_the_secret_never_the_secret() -> None:
+    tests = {"03_softmax": ["test_softmax", "test_log_softmax"]}
+    seeds = submission_seeds("the secret", "ann", ASSIGNMENT, tests)
+    given = GivenSeeds(seeds["03_softmax"])
+    for grade_id in tests["03_softmax"]:
+        expected = HiddenSeeds("the secret", "ann", ASSIGNMENT, "03_softmax").for_test(grade_id)
+        assert given.for_test(grade_id) == expected
+    assert "the secret" not in json.dumps(seeds)
+    with pytest.raises(KeyError, match="test_other"):
+        given.for_test("test_other")
+
+
+def test_the_grading_inputs_name_the_files_that_differ(course: Course) -> None:
+    for folder in ("solutions", "lectures"):
+        (course.root / folder / "a").mkdir(parents=True)
+        (course.root / folder / "a" / "a.ipynb").write_text("{}")
+    (course.root / "solutions" / "a" / ".ipynb_checkpoints").mkdir()
+    (course.root / "solutions" / "a" / ".ipynb_checkpoints" / "a.ipynb").write_text("[]")
+    ours = grading_inputs(course)
+    assert {"nbgrader_config.py", "solutions/a/a.ipynb", "lectures/a/a.ipynb"} <= set(ours)
+    assert "grader/worker.py" in ours and "chainrule/layers.py" in ours
+    assert not any("checkpoints" in path or "__pycache__" in path for path in ours)
+    assert differences(ours, dict(ours)) == ""
+    theirs = {**ours, "solutions/a/a.ipynb": "0" * 64, "solutions/a/b.ipynb": "1" * 64}
+    del theirs["grader/worker.py"]
+    assert differences(ours, theirs) == (
+        "differ: solutions/a/a.ipynb; missing here: grader/worker.py; "
+        "only here: solutions/a/b.ipynb"
+    )
+
+
+def test_a_result_that_does_not_fit_the_gradebook_is_not_saved(course: Course) -> None:
+    test_cell = {"grade_id": "test_a", "grade": True, "solution": False, "locked": True}
+    test_cell["schema_version"] = 3
+    notebook = new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "assert True", metadata={"nbgrader": {**test_cell, "points": 2}}
+            )
+        ]
+    )
+    path = course.directory("source") / "a" / "a.ipynb"
+    path.parent.mkdir(parents=True)
+    nbformat.write(notebook, path)
+    release(course, ["a"])
+    ann = Submission("ann", "a")
+    good = GradingResult(
+        grades=(CellGrade("a", "test_a", 2.0, False),),
+        tests=(GradedTest("a", "test_a", 2.0, 2.0, ""),),
+    )
+    bad = {
+        "a/test_b, which is not a graded cell of a": replace(
+            good, grades=(CellGrade("a", "test_b", 1.0, False),)
+        ),
+        "scores a/test_a 3.0 of 2.0": replace(good, grades=(CellGrade("a", "test_a", 3.0, False),)),
+        "comments on a/test_a, which are not answer or task cells of a": replace(
+            good, comments=(CellComment("a", "test_a", "No response."),)
+        ),
+        "recorded score of a/test_a is not its grade": replace(
+            good, tests=(GradedTest("a", "test_a", 0.0, 2.0, "wrong"),)
+        ),
+    }
+    with course.gradebook() as gradebook:
+        check_result(gradebook, ann, good)
+        for message, result in bad.items():
+            with pytest.raises(ResultError, match=re.escape(message)):
+                check_result(gradebook, ann, result)
+
+
+def test_a_worker_of_no_course_grades_nothing() -> None:
+    from grader.cluster import grade_on_worker
+
+    result = GradingResult.from_bytes(grade_on_worker(a_task().to_bytes()))
+    assert result.failure is None and "grades for no course" in result.error
+
+
+def test_the_local_path_never_imports_dask(course: Course) -> None:
+    """Without --scheduler, autograde imports neither dask nor distributed (their import
+    costs seconds); this test fails if a module of the local path imports them."""
+    script = (
+        "import sys\n"
+        "from grader.__main__ import main\n"
+        "import grader.autograde, grader.process, grader.results, grader.tasks, grader.worker\n"
+        f"assert main(['--course', {str(course.root)!r}, 'autograde', '--no-isolation']) == 2\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed'))\n"
+        "print(loaded)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DASK_SCHEDULER_ADDRESS"}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    assert "no submission to grade" in done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+# -- end to end ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def environment() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("CHAINRULE_DB_URL", "CHAINRULE_GRADING_SECRET", "DASK_SCHEDULER_ADDRESS"):
+            patch.delenv(name, raising=False)
+        yield
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory, environment: None) -> Path:
+    """A released course, its grading secret made, the class submitted, nothing graded."""
+    root = tmp_path_factory.mktemp("template") / "course"
+    assignments = sorted({case.assignment for case in CASES})
+    root.mkdir()
+    shutil.copy(REPO / CONFIG_FILE, root / CONFIG_FILE)
+    for assignment in assignments:
+        shutil.copytree(REPO / "solutions" / assignment, root / "solutions" / assignment)
+    assert main(["--course", str(root), "release", *assignments]) == 0
+    ensure_secret(root)
+    course = Course(root)
+    notebooks = {
+        a: Notebooks(
+            *(
+                nbformat.read(course.notebook_paths(s, a)[0], as_version=4)
+                for s in ("source", "release")
+            ),
+            listening_port=9,  # no server: in its own network namespace the sandbox reaches none
+        )
+        for a in assignments
+    }
+    for case in CASES:
+        folder = course.directory("submitted") / case.name / case.assignment
+        folder.mkdir(parents=True)
+        write(case, notebooks[case.assignment], folder)
+    for student, step in (("solution", "source"), ("blank", "release")):
+        folder = course.directory("submitted") / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        shutil.copy(course.notebook_paths(step, ASSIGNMENT)[0], folder)
+    assert len(list(course.directory("submitted").glob("*/*"))) >= 30
+    return root
+
+
+#: What varies between two runs of the same submission, here or on a cluster: the names of
+#: temporary folders, times, and the id nbgrader draws at random for a cell it puts back.
+VARIES = re.compile(
+    r"(chainrule-[a-z]+-)[A-Za-z0-9_]{6,}"
+    r"|\d{4}-\d\d-\d\d[T ][\d:.]+(Z|[+-]\d\d:?\d\d)?"
+    r'|"id": "[0-9a-f]{8}"'
+)
+
+
+def graded_state(root: Path) -> dict[str, object]:
+    """The scores, records and autograded files of a graded course, times and temporary names
+    masked."""
+    course = Course(root)
+    with course.gradebook() as gradebook:
+        scores = {(s.student, s.assignment, s.cell): s.score for s in cell_scores(gradebook)}
+    autograded = course.directory("autograded")
+    files = {
+        path.relative_to(autograded).as_posix(): VARIES.sub(r"\1", path.read_text())
+        for path in sorted(autograded.rglob("*"))
+        if path.is_file()
+    }
+    return {"scores": scores, "files": files}
+
+
+@pytest.fixture(scope="module")
+def local_run(template: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    root = shutil.copytree(template, tmp_path_factory.mktemp("local") / "course")
+    assert main(["--course", str(root), "autograde", "--jobs", "2", "--quiet", *LIMITS]) == 0
+    return graded_state(root)
+
+
+@dataclass
+class Cluster:
+    address: str
+    workers: list[subprocess.Popen]
+    folder: Path
+
+
+@pytest.fixture
+def cluster(template: Path, tmp_path: Path) -> Iterator[Cluster]:
+    """A scheduler and two one-thread workers, each in a copy of the course for workers."""
+    with loopback.scheduler(tmp_path) as address:
+        workers = [
+            loopback.start_worker(
+                address,
+                loopback.worker_copy(Course(template), tmp_path / f"w{n}"),
+                f"w{n}",
+                dask_cli=n == 1,
+            )
+            for n in range(2)
+        ]
+        try:
+            loopback.wait_for_workers(address, 2)
+            yield Cluster(address, workers, tmp_path)
+        finally:
+            for worker in workers:
+                loopback.stop(worker)
+
+
+@pytest.mark.slow
+def test_the_cluster_grades_the_class_as_the_local_run_does(
+    cluster: Cluster, template: Path, local_run: dict[str, object]
+) -> None:
+    root = shutil.copytree(template, cluster.folder / "course")
+    command = ["--course", str(root), "autograde", "--quiet", "--scheduler", cluster.address]
+    assert main([*command, *LIMITS]) == 0
+    state = graded_state(root)
+    assert state["scores"] == local_run["scores"]
+    assert state["files"].keys() == local_run["files"].keys()
+    differing = [n for n, content in state["files"].items() if content != local_run["files"][n]]
+    assert differing == []
+    assert sum(name.endswith(RECORD_NAME) for name in state["files"]) == len(CASES) + 2
+
+
+def grading_processes(worker: psutil.Process) -> list[psutil.Process]:
+    """A worker's grading processes: the children of its forkserver."""
+    return [p for child in worker.children() for p in child.children()]
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_submission_loses_nothing(
+    cluster: Cluster, template: Path, local_run: dict[str, object]
+) -> None:
+    root = shutil.copytree(template, cluster.folder / "course")
+    for folder in (root / "submitted").iterdir():
+        if folder.name not in (*KILL_RUN, SLOW):
+            shutil.rmtree(folder)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "grader", "--course", str(root), "autograde", "--quiet"]
+        + ["--scheduler", cluster.address, *LIMITS],
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    workers = [psutil.Process(w.pid) for w in cluster.workers]
+    deadline = time.monotonic() + 300
+    victim = None
+    while victim is None:  # a worker whose grading process has been at work for 2 s
+        assert run.poll() is None, run.stdout.read()
+        assert time.monotonic() < deadline, "no worker started grading"
+        time.sleep(0.1)
+        busy = [
+            w for w in workers for p in grading_processes(w) if time.time() - p.create_time() > 2
+        ]
+        victim = busy[0] if busy else None
+    everything = victim.children(recursive=True)
+    victim.send_signal(signal.SIGKILL)
+    output, _ = run.communicate(timeout=600)
+    assert run.returncode == 0, output
+    _, alive = psutil.wait_procs(everything, timeout=60)
+    assert alive == [], "the grading processes of the killed worker survived it"
+    students = {*KILL_RUN, SLOW}
+    assert f"autograde: {len(students) - 1} graded, 1 failed (score 0), 0 not graded" in output
+    state = graded_state(root)
+    expected = {k: v for k, v in local_run["scores"].items() if k[0] in students}
+    assert state["scores"] == expected
+    # One submission row per student and one grade row per cell: each saved exactly once.
+    engine = create_engine(Course(root).resolved_db_url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT s.student_id, COUNT(DISTINCT s.id), COUNT(g.id) "
+                "FROM submitted_assignment s JOIN submitted_notebook n ON n.assignment_id = s.id "
+                "JOIN grade g ON g.notebook_id = n.id GROUP BY s.student_id"
+            )
+        ).all()
+    engine.dispose()
+    cells = {student: sum(1 for k in expected if k[0] == student) for student in students}
+    assert sorted(rows) == sorted((student, 1, cells[student]) for student in students)
+
+
+@pytest.mark.slow
+def test_a_worker_with_another_version_of_the_course_refuses_and_nothing_is_scored(
+    template: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    worker_course = loopback.worker_copy(Course(template), tmp_path / "worker")
+    changed = worker_course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    changed.write_bytes(changed.read_bytes() + b"\n")  # still a notebook, another version
+    root = shutil.copytree(template, tmp_path / "course")
+    with loopback.scheduler(tmp_path) as address:
+        worker = loopback.start_worker(address, worker_course, "stale")
+        try:
+            loopback.wait_for_workers(address, 1)
+            command = ["--course", str(root), "autograde", "--quiet", "--scheduler", address]
+            assert main([*command, "--student", "solution", "blank"]) == 1
+        finally:
+            loopback.stop(worker)
+    out = capsys.readouterr().out
+    assert "0 graded, 0 failed (score 0), 2 not graded" in out
+    assert f"differ: solutions/{ASSIGNMENT}/{ASSIGNMENT}.ipynb" in out
+    with Course(root).gradebook() as gradebook:
+        assert gradebook.find_assignment(ASSIGNMENT).submissions == []
+    assert not (root / "autograded").exists()
