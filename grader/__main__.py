@@ -31,13 +31,13 @@ from grader.export import export
 from grader.feedback import feedback
 from grader.html import build_html
 from grader.labcopy import working_copy
+from grader.limits import DEFAULT_MEMORY, DEFAULT_TIMEOUT, Limits
 from grader.publish import publish
 from grader.release import release
 from grader.report import build_report
 from grader.report_html import write_report
 from grader.submissions import find_submissions, not_graded
 from grader.trusted import isolation
-from grader.worker import DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT, Limits
 
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 
@@ -65,8 +65,9 @@ def _size(text: str) -> int:
 
 
 def _limits(args: argparse.Namespace) -> Limits:
-    """The limits of the command line; refuses, naming the package, when bubblewrap is needed
-    but cannot run here."""
+    """The limits of the command line (``--timeout``, ``--cell-timeout``, ``--memory-limit``);
+    refuses, naming the package, when bubblewrap is needed (no ``--no-isolation``) but cannot
+    run here."""
     if args.no_isolation:
         print(
             "warning: --no-isolation: the student's code runs without bubblewrap and can read "
@@ -78,7 +79,7 @@ def _limits(args: argparse.Namespace) -> Limits:
         if reason is not None:
             raise GraderError(reason)
     try:
-        return Limits(args.timeout, args.cell_timeout, args.memory_limit, not args.no_isolation)
+        return Limits(args.timeout, args.cell_timeout, args.memory_limit)
     except ValueError as error:
         raise GraderError(str(error)) from None
 
@@ -97,7 +98,9 @@ def run_release(course: Course, args: argparse.Namespace) -> int:
 
 def run_check(course: Course, args: argparse.Namespace) -> int:
     """``check [ASSIGNMENT...]``: exit status 1 when any assignment has a problem."""
-    results = check(course, args.assignments, jobs=args.jobs, limits=_limits(args))
+    limits = _limits(args)
+    isolation = not args.no_isolation
+    results = check(course, args.assignments, jobs=args.jobs, limits=limits, isolation=isolation)
     for result in results:
         print(result)
     failed = [r.assignment for r in results if not r.ok]
@@ -138,7 +141,12 @@ def run_autograde(course: Course, args: argparse.Namespace) -> int:
     start = time.perf_counter()
     try:
         outcomes = autograde(
-            course, submissions, jobs=args.jobs, limits=limits, progress=not args.quiet
+            course,
+            submissions,
+            jobs=args.jobs,
+            limits=limits,
+            isolation=not args.no_isolation,
+            progress=not args.quiet,
         )
     except KeyboardInterrupt:
         left = len(not_graded(course, submissions))
@@ -269,9 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--memory-limit",
             type=_size,
-            default=DEFAULT_MEMORY_LIMIT,
+            default=DEFAULT_MEMORY,
             help="address space of each grading process and its sandbox, e.g. 4G "
-            f"(default {DEFAULT_MEMORY_LIMIT // 1024**3}G)",
+            f"(default {DEFAULT_MEMORY // 1024**3}G)",
         )
         sub.add_argument(
             "--no-isolation",

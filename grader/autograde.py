@@ -41,11 +41,12 @@ from tqdm import tqdm
 
 from grader.course import Course, GraderError, with_busy_timeout
 from grader.failures import record_failure
+from grader.limits import Limits
 from grader.secret import ensure_secret
 from grader.submissions import Submission
 from grader.trusted.notebook import read_source
 from grader.trusted.scan import parse
-from grader.worker import Limits, Result, Task, grade
+from grader.worker import Result, Task, grade
 
 
 @dataclass(frozen=True)
@@ -181,12 +182,17 @@ def _finish(running: _Running, timed_out: float | None) -> Outcome:
 
 
 def _start(
-    context: BaseContext, course: Course, submission: Submission, logs: Path, limits: Limits
+    context: BaseContext,
+    course: Course,
+    submission: Submission,
+    logs: Path,
+    limits: Limits,
+    isolation: bool,
 ) -> _Running:
     """Start the grading process of ``submission``; its output goes to a file in ``logs``."""
     log_path = logs / f"{submission.student}-{submission.assignment}.log"
     workspace = Path(tempfile.mkdtemp(prefix="chainrule-grade-"))
-    task = Task(course.root, str(course.db_url), submission, workspace, log_path, limits)
+    task = Task(course.root, str(course.db_url), submission, workspace, log_path, limits, isolation)
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=grade, args=(task, sender), daemon=True)
     process.start()
@@ -200,10 +206,11 @@ def autograde(
     *,
     jobs: int = 1,
     limits: Limits | None = None,
+    isolation: bool = True,
     progress: bool = True,
 ) -> list[Outcome]:
     """Grade ``submissions`` with at most ``jobs`` processes, each within ``limits`` (default
-    :class:`grader.worker.Limits`).
+    :class:`grader.limits.Limits`), the student's code in bubblewrap if ``isolation``.
 
     Returns one outcome per submission, in the order of ``submissions`` (each graded once).
     Failed submissions are recorded (score 0 and the reason as feedback) when this returns. On
@@ -229,7 +236,9 @@ def autograde(
         try:
             while pending or running:
                 while pending and len(running) < jobs:
-                    started = _start(context, course, pending.popleft(), Path(logs), limits)
+                    started = _start(
+                        context, course, pending.popleft(), Path(logs), limits, isolation
+                    )
                     running[started.process.sentinel] = started
                 next_deadline = min(r.started + limits.timeout for r in running.values())
                 ready = wait(list(running), timeout=max(0.0, next_deadline - time.monotonic()))

@@ -24,10 +24,10 @@ from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
 from grader.autograde import autograde
 from grader.course import CONFIG_FILE, Course, select
+from grader.limits import Limits
 from grader.release import release
 from grader.scores import CellScore, cell_scores
 from grader.submissions import GradedTest, Submission, graded_tests
-from grader.worker import Limits
 
 #: Student ids of the two notebooks graded in the copy of the course.
 SOLUTION, BLANK = "solution", "blank"
@@ -180,9 +180,10 @@ def check(
     *,
     jobs: int = 2,
     limits: Limits | None = None,
+    isolation: bool = True,
 ) -> list[AssignmentCheck]:
     """Check ``assignments`` (default: every assignment with a source notebook), grading
-    within ``limits`` (default :class:`grader.worker.Limits`)."""
+    within ``limits`` (default :class:`grader.limits.Limits`), in bubblewrap if ``isolation``."""
     names = select(assignments, course.assignments())
     results = {name: AssignmentCheck(name) for name in names}
     with tempfile.TemporaryDirectory(prefix="grader-check-") as tmp:
@@ -191,7 +192,10 @@ def check(
         for name in names:
             results[name].problems += stale_release(course, copy, name) + leaks(course, name)
         submissions = _submit_references(copy, names)
-        for outcome in autograde(copy, submissions, jobs=jobs, limits=limits, progress=False):
+        graded = autograde(
+            copy, submissions, jobs=jobs, limits=limits, isolation=isolation, progress=False
+        )
+        for outcome in graded:
             reason = outcome.failure or outcome.error
             if reason is not None:
                 notebook = "solution" if outcome.submission.student == SOLUTION else "release"

@@ -15,8 +15,8 @@ import nbformat
 from nbformat.v4 import new_markdown_cell, new_notebook
 from sqlalchemy.exc import SAWarning
 
+from grader.cells import recorded_tests
 from grader.course import Course
-from grader.scores import autograded_tests
 from grader.submissions import (
     GradedTest,
     Submission,
@@ -51,7 +51,7 @@ def record_failure(course: Course, submission: Submission, reason: str) -> None:
         found = gradebook.update_or_create_submission(submission.assignment, submission.student)
         notebook_names = [notebook.name for notebook in found.notebooks]
         for notebook in found.notebooks:
-            names = autograded_tests(notebook.notebook)
+            names = recorded_tests(notebook.notebook)
             for grade in notebook.grades:
                 grade.auto_score = 0.0
                 grade.needs_manual_grade = False

@@ -37,11 +37,10 @@ from nbgrader.apps import NbGraderAPI
 
 from chainrule.checks import split_mistake
 from grader import phases
-from grader.cells import grade_id_of
+from grader.cells import CellKind, cells_of, grade_id_of, recorded_tests
 from grader.course import Course, GraderError, check_result
 from grader.execute import FAILED_TEST
-from grader.preprocessors import is_test_cell
-from grader.scores import autograded_tests
+from grader.limits import Limits
 from grader.submissions import (
     GradedTest,
     Submission,
@@ -50,11 +49,6 @@ from grader.submissions import (
     write_record,
 )
 from grader.workspace import bring_back, make_workspace
-
-#: Default wall-clock limit for grading one submission, in seconds.
-DEFAULT_TIMEOUT = 600.0
-#: Default address-space limit of a grading process and of the processes it starts, in bytes.
-DEFAULT_MEMORY_LIMIT = 4 * 1024**3
 
 #: Share of a submission's time limit its notebooks' trusted runs may use in all (the rest is
 #: nbgrader's own work and the margin before the parent kills the grading process).
@@ -73,29 +67,6 @@ _EXCEPTION_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception)\b.*)$", r
 
 
 @dataclass(frozen=True)
-class Limits:
-    """What grading one submission may use."""
-
-    timeout: float = DEFAULT_TIMEOUT
-    """Wall-clock seconds for the whole submission (the parent kills the process after it)."""
-    cell_timeout: int | None = None
-    """Seconds for one cell and one test (default: ``Execute.timeout``
-    of nbgrader_config.py)."""
-    memory: int = DEFAULT_MEMORY_LIMIT
-    """Bytes of address space of each process (``RLIMIT_AS``)."""
-    isolation: bool = True
-    """Whether the sandbox runs in bubblewrap (``--no-isolation`` turns it off)."""
-
-    def __post_init__(self) -> None:
-        if not self.timeout > 0:
-            raise ValueError(f"timeout must be a positive number of seconds, got {self.timeout}")
-        if self.cell_timeout is not None and self.cell_timeout < 1:
-            raise ValueError(f"cell_timeout must be at least 1 second, got {self.cell_timeout}")
-        if self.memory < 256 * 1024**2:
-            raise ValueError(f"memory must be at least 256 MiB, got {self.memory} bytes")
-
-
-@dataclass(frozen=True)
 class Task:
     """What one grading process grades, where, and where its output goes."""
 
@@ -106,6 +77,9 @@ class Task:
     """An empty directory for the temporary course (the parent removes it)."""
     log_path: Path
     limits: Limits
+    """The parent kills the process after ``limits.timeout``."""
+    isolation: bool = True
+    """Whether the sandbox runs in bubblewrap (``--no-isolation`` turns it off)."""
 
 
 @dataclass(frozen=True)
@@ -171,13 +145,12 @@ def graded_tests(gradebook: Gradebook, submission: Submission, folder: Path) -> 
     ``folder`` (:func:`grader.execute.failure_output`)."""
     messages = {}
     for path in folder.glob("*.ipynb"):
-        for cell in nbformat.read(path, as_version=4).cells:
-            if is_test_cell(cell):
-                found = [o.evalue for o in cell.outputs if o.get("ename") == FAILED_TEST]
-                messages[path.stem, grade_id_of(cell)] = found[0] if found else ""
+        for cell in cells_of(nbformat.read(path, as_version=4).cells, CellKind.TEST):
+            found = [o.evalue for o in cell.outputs if o.get("ename") == FAILED_TEST]
+            messages[path.stem, grade_id_of(cell)] = found[0] if found else ""
     results = []
     for notebook in gradebook.find_submission(submission.assignment, submission.student).notebooks:
-        tests = autograded_tests(notebook.notebook)
+        tests = recorded_tests(notebook.notebook)
         for grade in notebook.grades:
             if grade.cell.name in tests:
                 score, max_score = float(grade.auto_score or 0.0), float(grade.max_score)
@@ -191,8 +164,11 @@ def graded_tests(gradebook: Gradebook, submission: Submission, folder: Path) -> 
     return results
 
 
-def grade_one(course: Course, submission: Submission, root: Path, limits: Limits) -> Result:
-    """Grade ``submission`` in a temporary course made in the empty directory ``root``."""
+def grade_one(
+    course: Course, submission: Submission, root: Path, limits: Limits, *, isolation: bool = True
+) -> Result:
+    """Grade ``submission`` in a temporary course made in the empty directory ``root``, within
+    ``limits``, the sandbox in bubblewrap if ``isolation``."""
     start = time.monotonic()
     submitted = course.directory("submitted") / submission.student / submission.assignment
     digest = submission_digest(submitted)
@@ -201,13 +177,8 @@ def grade_one(course: Course, submission: Submission, root: Path, limits: Limits
         return Result(failure=problem)
     with phases.timed("workspace"):
         made = make_workspace(course, submission, root)
-    workspace = replace(
-        made,
-        cell_timeout=limits.cell_timeout,
-        memory_limit=limits.memory,
-        total_timeout=limits.timeout * SANDBOX_SHARE,
-        isolation=limits.isolation,
-    )
+    trusted_run = replace(limits, timeout=limits.timeout * SANDBOX_SHARE)
+    workspace = replace(made, limits=trusted_run, isolation=isolation)
     api = NbGraderAPI(config=workspace.config())
     try:
         with phases.timed("nbgrader", *TRUSTED_PHASES):
@@ -231,7 +202,7 @@ def grade_one(course: Course, submission: Submission, root: Path, limits: Limits
         staged = bring_back(workspace, course, submission)
         with course.gradebook() as gradebook:
             tests = graded_tests(gradebook, submission, staged)
-        write_record(staged, digest, tests, isolated=limits.isolation)
+        write_record(staged, digest, tests, isolated=isolation)
         install(staged, course, submission)
     print(f"graded {submission} in {time.monotonic() - start:.1f} s", flush=True)
     return Result()
@@ -255,7 +226,9 @@ def grade(task: Task, conn: Connection) -> None:
     _isolate(task)
     course = Course(task.course_root, db_url=task.db_url)
     try:
-        result = grade_one(course, task.submission, task.workspace, task.limits)
+        result = grade_one(
+            course, task.submission, task.workspace, task.limits, isolation=task.isolation
+        )
     except Exception as error:  # the gradebook, the disk...: not the submission's fault
         traceback.print_exc()
         result = Result(error=f"{type(error).__name__}: {error}"[:2000])

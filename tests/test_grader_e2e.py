@@ -25,7 +25,7 @@ from html_text import page_text
 from grader.__main__ import main
 from grader.check import delimited_regions
 from grader.course import CONFIG_FILE, Course
-from grader.preprocessors import is_test_cell
+from grader.cells import CellKind, kind_of
 from grader.scores import cell_scores
 from grader.secret import SECRET_ENV, SECRET_FILE
 from grader.submissions import Submission, graded_tests
@@ -236,7 +236,7 @@ def test_correct_submission_gets_every_point_despite_a_warning_and_a_deleted_tes
     assert set(graded.points) <= test_ids  # the deleted test cell was put back
     # The warning (raised while a test called the answer) cost nothing and shows nowhere: a test
     # cell's only output would be the grader's message.
-    assert not [c.outputs for c in autograded.cells if is_test_cell(c) and c.outputs]
+    assert not [c.outputs for c in autograded.cells if kind_of(c) is CellKind.TEST and c.outputs]
 
 
 def test_blank_release_scores_zero_everywhere(graded: Graded) -> None:
