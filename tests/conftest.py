@@ -1,7 +1,22 @@
-"""Fixtures shared by the test modules of several folders."""
+"""Fixtures shared by the test modules of several folders.
+
+``graded_course`` (session scope) is the course the whole run grades once
+(tests/graded_course.py): solution and blank release of every assignment, the wrong-answer
+catalogue, the hostile corpus, the end-to-end students of notebook 01 and the synthetic class
+of notebook 04, graded in ONE ``python -m grader autograde --jobs 2`` run, with feedback, export,
+the report of 04 and a regrade. Ask for it to read grades, records, feedback or reports of real
+submissions; never change it (it is shared by every test of the run and by every pytest-xdist
+worker): copy what a test grades again (tests/test_resume.py, the plain-nbgrader test of
+tests/test_hostile_submissions.py). To grade something new with the rest, add its submissions
+in ``graded_course.build`` under a student id of its own. The first test that asks builds it
+(a few minutes on 2 cores); with pytest-xdist the other workers wait for that build (a lock in
+the run's shared temporary folder) and read it, so it is built once per run, never reused by
+another run.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pwd
 import shutil
@@ -13,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from graded_course import GradedCourse, build
 from lab_server import free_port
 
 from grader.__main__ import main
@@ -126,6 +142,31 @@ def postgres_url() -> Iterator[str]:
                 server.kill()
                 server.wait()
         shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def graded_course(tmp_path_factory: pytest.TempPathFactory) -> GradedCourse:
+    """The course graded once per run (module docstring); built by the first test asking."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:  # one process: nobody to share with
+        return build(tmp_path_factory.mktemp("graded-course"))
+    shared = tmp_path_factory.getbasetemp().parent  # the run's folder, shared by its workers
+    folder, manifest, failed = (
+        shared / "graded-course",
+        shared / "graded-course.json",
+        shared / "graded-course.failed",
+    )
+    with open(shared / "graded-course.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if failed.exists():
+            pytest.fail(f"the graded course could not be built: {failed.read_text()}")
+        if not manifest.exists():
+            folder.mkdir()
+            try:
+                manifest.write_text(build(folder).to_json())
+            except BaseException as error:
+                failed.write_text(f"{type(error).__name__}: {error}")
+                raise
+    return GradedCourse.from_json(manifest.read_text())
 
 
 @pytest.fixture

@@ -484,6 +484,7 @@ def test_command_line_errors_name_the_problem(
     assert "no submission to grade" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_sandbox_that_cannot_start_leaves_the_submission_not_graded(
     course: Course, monkeypatch: pytest.MonkeyPatch
 ) -> None:
