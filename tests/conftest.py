@@ -160,6 +160,7 @@ def graded_course(tmp_path_factory: pytest.TempPathFactory) -> GradedCourse:
         if failed.exists():
             pytest.fail(f"the graded course could not be built: {failed.read_text()}")
         if not manifest.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # what a killed build left
             folder.mkdir()
             try:
                 manifest.write_text(build(folder).to_json())
