@@ -26,6 +26,7 @@ The tests only read the course: a test that grades again works on a copy.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -33,6 +34,8 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,7 +73,6 @@ STUDENT_WARNING = "a warning raised by the student's code"
 FIRST_CSV, FIRST_PLOT = "grades-first-run.csv", "grades-first-run.png"
 REGRADED_CSV = "grades-after-regrade.csv"
 SHAPE_BUG_BEFORE = "shape-a-before-regrade.ipynb"
-MANIFEST = "graded-course.json"
 
 #: assignment -> student -> test -> score.
 Scores = dict[str, dict[str, dict[str, float]]]
@@ -214,10 +216,12 @@ def autograded_scores(course: Course) -> Scores:
 def grader_commands(course: Course, *commands: tuple[str, ...]) -> None:
     """``python -m grader --course ROOT COMMAND`` for each of ``commands``, all at once, each as
     a process of its own, as an instructor runs it, on the course's own gradebook and secret
-    file. A command that fails fails the build, with its output."""
+    file. Each command's output and time are printed (the build's log); a command that fails
+    fails the build, with its output."""
     env = {k: v for k, v in os.environ.items() if k not in ("CHAINRULE_DB_URL", SECRET_ENV)}
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     base = [sys.executable, "-m", "grader", "--course", str(course.root)]
+    start = time.monotonic()
     running = [
         (
             command,
@@ -233,7 +237,9 @@ def grader_commands(course: Course, *commands: tuple[str, ...]) -> None:
     ]
     for command, process in running:
         output, _ = process.communicate()
-        assert process.returncode == 0, f"python -m grader {' '.join(command)}:\n{output}"
+        line = f"python -m grader {' '.join(command)} ({time.monotonic() - start:.0f} s)"
+        print(f"{line}\n{output}", flush=True)
+        assert process.returncode == 0, f"{line}:\n{output}"
 
 
 @dataclass(frozen=True)
@@ -354,3 +360,69 @@ def build(folder: Path) -> GradedCourse:
         rows,
         end_to_end_tests(notebooks[E2E_ASSIGNMENT].source),
     )
+
+
+class SharedBuild:
+    """The graded course of one test run, built once in ``shared``, a folder every process of
+    the run sees (with pytest-xdist, the parent of the workers' temporary folders).
+
+    :meth:`start` builds it in a process of its own, in the background, while the tests that do
+    not need it run; :meth:`result` waits for it. An exclusive ``flock`` on a file of ``shared``
+    is held by whoever builds: the background process (it inherits the lock), or the caller of
+    :meth:`result` when nobody started a build (or a started one died without a word).
+    """
+
+    def __init__(self, shared: Path) -> None:
+        self.folder = shared / "graded-course"
+        self.manifest = shared / "graded-course.json"
+        self.failed = shared / "graded-course.failed"
+        self.lock = shared / "graded-course.lock"
+        self.log = shared / "graded-course.log"
+
+    def start(self) -> subprocess.Popen | None:
+        """Start building in the background; None when it is built or being built already."""
+        with open(self.lock, "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return None
+            if self.manifest.exists() or self.failed.exists():
+                return None
+            env = dict(os.environ)
+            env["PYTHONPATH"] = os.pathsep.join(
+                [str(ROOT), str(ROOT / "tests"), *filter(None, [env.get("PYTHONPATH")])]
+            )
+            with open(self.log, "w") as log:
+                return subprocess.Popen(  # keeps the lock until it exits
+                    [sys.executable, __file__, str(self.folder.parent)],
+                    pass_fds=(lock.fileno(),),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    start_new_session=True,
+                )
+
+    def build_here(self) -> None:
+        """Build in this process; record the error if it fails."""
+        shutil.rmtree(self.folder, ignore_errors=True)  # what a killed build left
+        self.folder.mkdir()
+        try:
+            self.manifest.write_text(build(self.folder).to_json())
+        except BaseException:
+            self.failed.write_text(traceback.format_exc())
+            raise
+
+    def result(self) -> GradedCourse:
+        """The graded course: wait for the build, or build it here if nobody did. Raises
+        RuntimeError, with its traceback, when the build failed."""
+        with open(self.lock, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            if not (self.manifest.exists() or self.failed.exists()):
+                self.build_here()
+        if self.failed.exists():
+            raise RuntimeError(f"the graded course could not be built:\n{self.failed.read_text()}")
+        return GradedCourse.from_json(self.manifest.read_text())
+
+
+if __name__ == "__main__":  # SharedBuild.start's background process
+    SharedBuild(Path(sys.argv[1])).build_here()
