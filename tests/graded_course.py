@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from submissions.corpus import CASES, Notebooks, small, write
+from submissions.corpus import CASES, Case, Notebooks, small, write
 from synthetic_class import ASSIGNMENT as CLASS_ASSIGNMENT
 from synthetic_class import class_answers
 from wrong_answers import answered, catalogue, mistake_notebooks
@@ -76,6 +76,9 @@ SHAPE_BUG_BEFORE = "shape-a-before-regrade.ipynb"
 
 #: assignment -> student -> test -> score.
 Scores = dict[str, dict[str, dict[str, float]]]
+#: What a student submits: a notebook, raw text, or a case of the corpus (with the notebooks it
+#: is built from).
+Submitted = nbformat.NotebookNode | str | tuple[Case, Notebooks]
 
 
 def rewrite_answers(source: str, rewrite: Callable[[list[str], str], list[str]]) -> str:
@@ -178,8 +181,8 @@ def slow_student(notebooks: Notebooks) -> nbformat.NotebookNode:
     return notebook
 
 
-def _submit(course: Course, assignment: str, student: str, submission: object) -> None:
-    """Write ``submission`` (a notebook, raw text, or a corpus case) for ``student``."""
+def _submit(course: Course, assignment: str, student: str, submission: Submitted) -> None:
+    """Write ``student``'s ``submission`` of ``assignment``."""
     folder = course.directory("submitted") / student / assignment
     if folder.exists():
         raise ValueError(f"two submissions of {student} for {assignment}")
@@ -306,7 +309,7 @@ def build(folder: Path) -> GradedCourse:
     }
     submitted: dict[str, list[str]] = {a: [] for a in assignments}
 
-    def submit(assignment: str, student: str, submission: object) -> None:
+    def submit(assignment: str, student: str, submission: Submitted) -> None:
         _submit(course, assignment, student, submission)
         submitted[assignment].append(student)
 
