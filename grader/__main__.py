@@ -34,7 +34,7 @@ from grader.export import export
 from grader.feedback import feedback
 from grader.html import build_html
 from grader.labcopy import working_copy
-from grader.limits import DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT, Limits
+from grader.limits import DEFAULT_MEMORY, DEFAULT_TIMEOUT, Limits
 from grader.publish import publish
 from grader.release import release
 from grader.report import build_report
@@ -85,7 +85,9 @@ def _limits(args: argparse.Namespace, grading_here: bool = True) -> Limits:
         if reason is not None:
             raise GraderError(reason)
     try:
-        return Limits(args.timeout, args.cell_timeout, args.memory_limit, not args.no_isolation)
+        return Limits(
+            args.timeout, args.cell_timeout, args.memory_limit, isolation=not args.no_isolation
+        )
     except ValueError as error:
         raise GraderError(str(error)) from None
 
@@ -296,9 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--memory-limit",
             type=_size,
-            default=DEFAULT_MEMORY_LIMIT,
+            default=DEFAULT_MEMORY,
             help="address space of each grading process and its sandbox, e.g. 4G "
-            f"(default {DEFAULT_MEMORY_LIMIT // 1024**3}G)",
+            f"(default {DEFAULT_MEMORY // 1024**3}G)",
         )
         sub.add_argument(
             "--no-isolation",

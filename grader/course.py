@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Iterator
@@ -18,6 +19,8 @@ from nbgrader.utils import capture_log, find_all_files
 from sqlalchemy.engine import make_url
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
+
+from grader.limits import Limits
 
 CONFIG_FILE = "nbgrader_config.py"
 
@@ -54,17 +57,14 @@ def with_driver(db_url: str) -> str:
 class Course:
     """An nbgrader course directory holding ``nbgrader_config.py``.
 
-    ``db_url`` overrides the gradebook URL of the configuration when given, ``cell_timeout``
-    the seconds a notebook cell or a test may run when graded (nbgrader's ``Execute.timeout``),
-    the others the options of :class:`grader.execute.TrustedExecute` of the same names.
+    ``db_url`` overrides the gradebook URL of the configuration when given; ``limits`` the
+    grading limits (a set ``cell_timeout`` becomes nbgrader's ``Execute.timeout``, ``timeout``,
+    ``memory`` and ``isolation`` the options of :class:`grader.execute.TrustedExecute`).
     """
 
     root: Path
     db_url: str | None = None
-    cell_timeout: int | None = None
-    isolation: bool | None = None
-    memory_limit: int | None = None
-    total_timeout: float | None = None
+    limits: Limits | None = None
 
     def __post_init__(self) -> None:
         root = Path(self.root).resolve()
@@ -84,11 +84,12 @@ class Course:
             config.CourseDirectory.db_url = self.db_url
         if "db_url" in config.CourseDirectory:
             config.CourseDirectory.db_url = with_driver(config.CourseDirectory.db_url)
-        if self.cell_timeout is not None:
-            config.Execute.timeout = self.cell_timeout
-        for name in ("isolation", "memory_limit", "total_timeout"):
-            if getattr(self, name) is not None:
-                config.TrustedExecute[name] = getattr(self, name)
+        if self.limits is not None:
+            if self.limits.cell_timeout is not None:
+                config.Execute.timeout = math.ceil(self.limits.cell_timeout)
+            config.TrustedExecute.total_timeout = self.limits.timeout
+            config.TrustedExecute.memory_limit = self.limits.memory
+            config.TrustedExecute.isolation = self.limits.isolation
         return config
 
     def coursedir(self) -> CourseDirectory:

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from nbformat import NotebookNode
 
-from grader.cells import SETUP_TAG, to_python
+from grader.cells import CellKind, kind_of, to_python
 
 #: Most characters of code :func:`skippable` analyses (about 10 µs each): six times the longest
 #: notebook of the course, so that a huge submission cannot make grading slow.
@@ -61,14 +61,9 @@ _BINDING = (
 
 
 def is_demo(cell: NotebookNode) -> bool:
-    """Whether a cell of the *instructor's* notebook is a demo: a code cell without nbgrader
-    metadata (neither answer, test nor locked) that is not tagged ``setup``."""
-    return (
-        cell.cell_type == "code"
-        and not cell.metadata.get("nbgrader")
-        and SETUP_TAG not in cell.metadata.get("tags", [])
-        and bool(cell.source.strip())
-    )
+    """Whether a cell of the *instructor's* notebook is a demo: a non-empty code cell of kind
+    :attr:`grader.cells.CellKind.DEMO` (neither answer, test, setup nor locked)."""
+    return kind_of(cell) is CellKind.DEMO and bool(cell.source.strip())
 
 
 def demo_texts(cells: Iterable[NotebookNode]) -> frozenset[str]:

@@ -28,11 +28,10 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Dict, Float, Integer, Unicode
 
-from grader.cells import grade_id_of
-from grader.preprocessors import is_test_cell
+from grader.cells import CellKind, grade_id_of, kind_of
+from grader.limits import Limits
 from grader.secret import GivenSeeds, HiddenSeeds, Seeds
 from grader.trusted import isolation
-from grader.trusted.proxy import Limits
 from grader.trusted.recheck import TestVerdict, run_submission
 
 
@@ -65,11 +64,11 @@ class TrustedExecute(Execute):
         help="Run the student's code in bubblewrap (grader/trusted/isolation.py). False only "
         "where bubblewrap cannot run: the student's code can then read the course.",
     ).tag(config=True)
-    total_timeout = Float(300.0, help="Seconds for one notebook, every test included.").tag(
-        config=True
-    )
+    total_timeout = Float(
+        Limits.timeout, help="Seconds for one notebook, every test included."
+    ).tag(config=True)
     memory_limit = Integer(
-        4 * 1024**3, help="Bytes of address space of the sandbox (RLIMIT_AS)."
+        Limits.memory, help="Bytes of address space of the sandbox (RLIMIT_AS)."
     ).tag(config=True)
     seed_secret = Unicode(
         "",
@@ -87,13 +86,11 @@ class TrustedExecute(Execute):
     ).tag(config=True)
 
     def limits(self) -> Limits:
-        """The sandbox's limits from this step's configuration."""
-        cell = float(self.timeout) if self.timeout else Limits.cell_timeout
+        """The limits of this step's configuration (``timeout``: one cell and one test)."""
         return Limits(
-            timeout=cell,
-            cell_timeout=cell,
-            total_timeout=float(self.total_timeout),
-            memory_limit=int(self.memory_limit),
+            timeout=float(self.total_timeout),
+            cell_timeout=float(self.timeout) if self.timeout else None,
+            memory=int(self.memory_limit),
         )
 
     def preprocess(
@@ -145,7 +142,7 @@ class TrustedExecute(Execute):
             if cell.cell_type != "code":
                 continue
             cell.execution_count = None
-            if is_test_cell(cell):
+            if kind_of(cell) is CellKind.TEST:
                 verdict = verdicts.get(grade_id_of(cell) or "")
                 if verdict is None:
                     raise CourseError(

@@ -17,6 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from nbgrader.apps import ExportApp
 
+from grader.cells import grade_id_of
 from grader.course import Course, GraderError, run_app
 from grader.scores import CellScore, cell_scores
 from grader.submissions import require_graded
@@ -35,7 +36,7 @@ def grade_ids(course: Course, assignment: str, notebook: str) -> list[str]:
     if not path.is_file():
         return []
     cells = nbformat.read(path, as_version=4).cells
-    return [cell.metadata.get("nbgrader", {}).get("grade_id", "") for cell in cells]
+    return [grade_id_of(cell) or "" for cell in cells]
 
 
 def plot_histograms(course: Course, scores: list[CellScore], path: Path | BinaryIO) -> None:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import nbformat
 from nbformat.v4 import new_markdown_cell, new_notebook
 
+from grader.cells import recorded_tests
 from grader.course import Course
-from grader.scores import autograded_tests
 from grader.submissions import (
     GradedTest,
     Submission,
@@ -44,7 +44,7 @@ def record_failure(course: Course, submission: Submission, reason: str, digest: 
         found = submission_row(course, gradebook, submission)
         notebook_names = [notebook.name for notebook in found.notebooks]
         for notebook in found.notebooks:
-            names = autograded_tests(notebook.notebook)
+            names = recorded_tests(notebook.notebook)
             for grade in notebook.grades:
                 grade.auto_score = 0.0
                 grade.needs_manual_grade = False

@@ -32,9 +32,9 @@ from jupyter_server_mathjax.app import STATIC_ASSETS_PATH as MATHJAX
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import CellExecutionError, ExecutePreprocessor, Preprocessor
 from nbformat.v4 import new_markdown_cell, new_notebook, new_output
-from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, ClearSolutions
 
+from grader.cells import CellKind, kind_of
 from grader.course import Course, GraderError, select
 
 #: Seconds allowed for one cell of a solution notebook.
@@ -59,7 +59,7 @@ class ClearExerciseOutputs(Preprocessor):
         self, cell: nbformat.NotebookNode, resources: dict[str, Any], cell_index: int
     ) -> tuple[nbformat.NotebookNode, dict[str, Any]]:
         """Empty ``outputs`` of a code cell that is an exercise or a test."""
-        if cell.cell_type == "code" and (utils.is_solution(cell) or utils.is_grade(cell)):
+        if kind_of(cell) in (CellKind.ANSWER, CellKind.TEST):
             cell.outputs = []
             cell.execution_count = None
         return cell, resources

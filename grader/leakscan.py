@@ -23,6 +23,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
+from grader.cells import CellKind, grade_id_of, kind_of
 from grader.course import Course
 
 #: An nbgrader delimiter (``### BEGIN SOLUTION``, ``### END HIDDEN TESTS``, ``### BEGIN MARK
@@ -51,7 +52,7 @@ def _split(
     solution cell is hidden whole; else a line is hidden between a pair of ``delimiters``
     (the delimiter lines themselves are neither)."""
     lines = [line.strip() for line in cell.source.splitlines()]
-    if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution"):
+    if kind_of(cell) is CellKind.WRITTEN_ANSWER:
         return lines, []
     hidden: list[str] = []
     shown: list[str] = []
@@ -82,7 +83,7 @@ def secrets(course: Course) -> Secrets:
             continue
         for cell in nbformat.read(path, as_version=4).cells:
             hidden, shown = _split(cell, delimiters)
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "?")
+            grade_id = grade_id_of(cell) or "?"
             for line in hidden:
                 secret.setdefault(line, f"{name}, cell {grade_id}")
             public.update(shown)

@@ -89,8 +89,9 @@ class GradingTask:
             packet["limits"],
             {
                 "timeout": _NUMBER,
-                "cell_timeout": (int, type(None)),
+                "cell_timeout": (*_NUMBER, type(None)),
                 "memory": (int,),
+                "output": (int,),
                 "isolation": (bool,),
             },
             "task.limits",

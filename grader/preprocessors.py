@@ -13,14 +13,13 @@ from typing import Any
 import nbformat
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbformat import NotebookNode
-from nbgrader import utils
 from nbgrader.api import Gradebook
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 from traitlets import Bool, Integer, List, Set
 
 from chainrule.checks import split_mistake
-from grader.cells import grade_id_of
+from grader.cells import CellKind, forget_grading, grade_id_of, kind_of
 
 
 class NormalizeMetadata(ClearMetadataPreprocessor):
@@ -61,8 +60,8 @@ class ForgetUnknownCells(NbGraderPreprocessor):
             notebook = gradebook.find_notebook(ids["notebook"], ids["assignment"])
             known = {cell.name for cell in notebook.source_cells}
         for cell in nb.cells:
-            if "nbgrader" in cell.metadata and cell.metadata.nbgrader.get("grade_id") not in known:
-                del cell.metadata["nbgrader"]
+            if grade_id_of(cell) not in known:
+                forget_grading(cell)
         return nb, resources
 
 
@@ -167,11 +166,6 @@ class LimitOutputSize(NbGraderPreprocessor):
             output.data = {"text/plain": plain[:keep] + TRUNCATED}
 
 
-def is_test_cell(cell: NotebookNode) -> bool:
-    """Whether ``cell`` is an autograder test: a code grade cell that is not an answer."""
-    return cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell)
-
-
 class SafeFeedback(ClearHiddenTests):
     """Feedback step: no hidden test in the sources (nbgrader's ClearHiddenTests).
 
@@ -191,7 +185,7 @@ class SafeFeedback(ClearHiddenTests):
     ) -> tuple[NotebookNode, dict[str, Any]]:
         """Clear the hidden tests, and the mistake tags of a test cell's message."""
         cell, resources = super().preprocess_cell(cell, resources, cell_index)
-        if is_test_cell(cell):
+        if kind_of(cell) is CellKind.TEST:
             for output in cell.outputs:
                 if output.output_type == "error":
                     output.evalue = split_mistake(output.evalue)[0]

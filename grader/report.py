@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 
 import chainrule
+from grader.cells import CellKind, cells_of, grade_id_of
 from grader.course import Course, GraderError
 from grader.export import grade_ids
 from grader.similarity import Fingerprint, Match, fingerprint, reference_snippets, similar_answers
@@ -191,17 +192,14 @@ def _cells(path: Path) -> dict[str, str]:
         notebook = json.loads(path.read_text())
         if notebook.get("nbformat") != 4:
             notebook = nbformat.read(path, as_version=4)
-        cells = [c for c in notebook["cells"] if isinstance(c, dict)]
+        cells = [nbformat.from_dict(c) for c in notebook["cells"] if isinstance(c, dict)]
+        answers = cells_of(cells, CellKind.ANSWER)
     except Exception:  # a submission that is not a notebook has no answers to compare
         return {}
     found = {}
-    for cell in cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.get("cell_type") == "code" and isinstance(meta, dict) and meta.get("solution"):
-            source = cell.get("source", "")
-            found[str(meta.get("grade_id"))] = (
-                "".join(source) if isinstance(source, list) else source
-            )
+    for cell in answers:
+        source = cell.get("source", "")
+        found[str(grade_id_of(cell))] = "".join(source) if isinstance(source, list) else source
     return found
 
 

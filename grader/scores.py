@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nbgrader.api import Gradebook, Notebook
+from nbgrader.api import Gradebook
+
+from grader.cells import recorded_tests
 
 
 @dataclass(frozen=True)
@@ -21,16 +23,6 @@ class CellScore:
     """True for an autograder test (a code grade cell that is not an answer cell)."""
 
 
-def autograded_tests(notebook: Notebook) -> set[str]:
-    """Names of the autograder's test cells of ``notebook``: code grade cells, not answers."""
-    answers = {cell.name for cell in notebook.solution_cells}
-    return {
-        cell.name
-        for cell in notebook.grade_cells
-        if cell.cell_type == "code" and cell.name not in answers
-    }
-
-
 def cell_scores(gradebook: Gradebook, assignments: list[str] | None = None) -> list[CellScore]:
     """Scores of every graded cell of every submission of ``assignments`` (default: all).
 
@@ -42,7 +34,7 @@ def cell_scores(gradebook: Gradebook, assignments: list[str] | None = None) -> l
             continue
         for submission in assignment.submissions:
             for notebook in submission.notebooks:
-                tests = autograded_tests(notebook.notebook)
+                tests = recorded_tests(notebook.notebook)
                 for grade in notebook.grades:
                     cell = grade.cell
                     scores.append(

@@ -40,14 +40,12 @@ from nbgrader.apps import NbGraderAPI
 
 from chainrule.checks import split_mistake
 from grader import phases
-from grader.cells import grade_id_of
+from grader.cells import CellKind, cells_of, grade_id_of, recorded_tests
 from grader.course import Course, GraderError, check_result
 from grader.execute import FAILED_TEST
 from grader.inputs import differences, grading_inputs
 from grader.limits import Limits
 from grader.packets import CellComment, CellGrade, GradingResult, GradingTask, folder_files
-from grader.preprocessors import is_test_cell
-from grader.scores import autograded_tests
 from grader.submissions import GradedTest, Submission
 from grader.workspace import make_workspace
 
@@ -118,13 +116,12 @@ def graded_tests(gradebook: Gradebook, submission: Submission, folder: Path) -> 
     ``folder`` (:func:`grader.execute.failure_output`)."""
     messages = {}
     for path in folder.glob("*.ipynb"):
-        for cell in nbformat.read(path, as_version=4).cells:
-            if is_test_cell(cell):
-                found = [o.evalue for o in cell.outputs if o.get("ename") == FAILED_TEST]
-                messages[path.stem, grade_id_of(cell)] = found[0] if found else ""
+        for cell in cells_of(nbformat.read(path, as_version=4).cells, CellKind.TEST):
+            found = [o.evalue for o in cell.outputs if o.get("ename") == FAILED_TEST]
+            messages[path.stem, grade_id_of(cell)] = found[0] if found else ""
     results = []
     for notebook in gradebook.find_submission(submission.assignment, submission.student).notebooks:
-        tests = autograded_tests(notebook.notebook)
+        tests = recorded_tests(notebook.notebook)
         for grade in notebook.grades:
             if grade.cell.name in tests:
                 score, max_score = float(grade.auto_score or 0.0), float(grade.max_score)
@@ -170,11 +167,7 @@ def grade_task(course: Course, task: GradingTask, root: Path) -> GradingResult:
     if problem:
         return GradingResult(failure=problem)
     workspace = replace(
-        made,
-        cell_timeout=task.limits.cell_timeout,
-        memory_limit=task.limits.memory,
-        total_timeout=task.limits.timeout * SANDBOX_SHARE,
-        isolation=task.limits.isolation,
+        made, limits=replace(task.limits, timeout=task.limits.timeout * SANDBOX_SHARE)
     )
     config = workspace.config()
     config.TrustedExecute.hidden_seeds = task.seeds

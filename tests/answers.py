@@ -6,25 +6,24 @@ from pathlib import Path
 
 import nbformat
 
+from grader.cells import CellKind, cells_of, grade_id_of
 from grader.check import delimited_regions
 
 
 def exercises(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
-    """The nbgrader solution cells (the exercises) of ``notebook``, in order."""
-    return [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    """The nbgrader solution cells (the exercises: code and written answers) of ``notebook``,
+    in order."""
+    return cells_of(notebook.cells, CellKind.ANSWER, CellKind.WRITTEN_ANSWER)
 
 
 def answer_exercises(release: Path, solution: Path, *, keep_first: bool = False) -> None:
     """Give each exercise of the ``release`` notebook the source of the cell with the same
     nbgrader ``grade_id`` in ``solution``; with ``keep_first`` the first one stays a stub."""
     notebook = nbformat.read(release, as_version=4)
-    answers = {
-        c.metadata.nbgrader["grade_id"]: c.source
-        for c in exercises(nbformat.read(solution, as_version=4))
-    }
+    answers = {grade_id_of(c): c.source for c in exercises(nbformat.read(solution, as_version=4))}
     cells = exercises(notebook)
     for cell in cells[1:] if keep_first else cells:
-        cell.source = answers[cell.metadata.nbgrader["grade_id"]]
+        cell.source = answers[grade_id_of(cell)]
     nbformat.write(notebook, release)
 
 

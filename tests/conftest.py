@@ -1,4 +1,23 @@
-"""Fixtures shared by the test modules of several folders."""
+"""Fixtures shared by the test modules of several folders.
+
+``graded_course`` (session scope) is the course the whole run grades once
+(tests/graded_course.py): solution and blank release of every assignment, the wrong-answer
+catalogue, the hostile corpus, the end-to-end students of notebook 01 and the synthetic class
+of notebook 04, graded in ONE ``python -m grader autograde --jobs 2`` run, with feedback, export,
+the report of 04 and a regrade. Ask for it to read grades, records, feedback or reports of real
+submissions; never change it (it is shared by every test of the run and by every pytest-xdist
+worker): copy what a test grades again (tests/test_resume.py, the plain-nbgrader test of
+tests/test_hostile_submissions.py). To grade something new with the rest, add its submissions
+in ``graded_course.build`` under a student id of its own.
+
+It is built once per run, never reused by another run: as soon as the tests are collected, a
+process that selected a test asking for it starts the build in the background (a few minutes
+on 2 cores), and the other tests run meanwhile; a test that asks for it waits for the build to
+finish. With pytest-xdist every worker does the same: the first to take the lock (a file of
+the run's shared temporary folder) builds, the others wait for it and read its manifest
+(tests/graded_course.py, ``SharedBuild``). Without the hook (a lone test run another way), the
+first test that asks builds it in its own process.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +32,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from graded_course import GradedCourse, SharedBuild
 from lab_server import free_port
 
 from grader.__main__ import main
+from grader.process import kill_process_tree
 from grader.course import CONFIG_FILE, Course
 
 if TYPE_CHECKING:  # playwright is imported only when a browser test runs
@@ -126,6 +147,47 @@ def postgres_url() -> Iterator[str]:
                 server.kill()
                 server.wait()
         shutil.rmtree(data, ignore_errors=True)
+
+
+def shared_folder(factory: pytest.TempPathFactory) -> Path:
+    """The temporary folder of this run that all its processes see: with pytest-xdist the
+    parent of the workers' own (``.../pytest-N/popen-gwK``), else this process's."""
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+#: The background build this process started (pytest_collection_finish), if any.
+_BUILDER = pytest.StashKey[subprocess.Popen | None]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start building the graded course in the background as soon as the tests are known,
+    when one of them needs it (tests/graded_course.py: SharedBuild)."""
+    if session.config.option.collectonly:
+        return
+    if any("graded_course" in getattr(item, "fixturenames", ()) for item in session.items):
+        factory = session.config._tmp_path_factory  # pytest's own, behind tmp_path_factory
+        session.config.stash[_BUILDER] = SharedBuild(shared_folder(factory)).start()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Wait for the background build this process started (another worker may still need
+    it), or stop it when the run was stopped."""
+    builder = session.config.stash.get(_BUILDER, None)
+    if builder is None or builder.poll() is not None:
+        return
+    if session.shouldstop or session.shouldfail or exitstatus == pytest.ExitCode.INTERRUPTED:
+        kill_process_tree(builder.pid)
+    builder.wait()
+
+
+@pytest.fixture(scope="session")
+def graded_course(tmp_path_factory: pytest.TempPathFactory) -> GradedCourse:
+    """The course graded once per run (module docstring)."""
+    try:
+        return SharedBuild(shared_folder(tmp_path_factory)).result()
+    except RuntimeError as error:
+        pytest.fail(str(error))
 
 
 @pytest.fixture

@@ -1,9 +1,11 @@
 """A synthetic class for notebook 04 (backpropagation), for the report and similarity tests.
 
 Students: the solution, the blank release, each classic wrong answer of the catalogue
-(tests/test_wrong_bprops.py) :data:`COPIES` times, two students who submit the same unusual
-Linear box with renamed variables and other comments (``copy-a``, ``copy-b``), and one whose
-Linear.bprop is the body of ``chainrule.layers.Linear.bprop`` (``from-reference``).
+(tests/test_wrong_bprops.py) :data:`COPIES` times (:func:`copy_name`: the first copy is the
+catalogue's own student), two students who submit the same unusual Linear box with renamed
+variables and other comments (``copy-a``, ``copy-b``), and one whose Linear.bprop is the body of
+``chainrule.layers.Linear.bprop`` (``from-reference``). The session's graded course
+(tests/graded_course.py) grades them all.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 from test_wrong_bprops import MISTAKES
+from wrong_answers import answers_of, with_mistake
 
 from chainrule import layers
 
@@ -49,14 +52,14 @@ def _answers(source: str, fprop: str, bprop: str) -> str:
 
 
 def solution_cells(step: str = "solutions") -> dict[str, str]:
-    """grade id -> source of the solution cells of the notebook in ``step`` (``solutions`` or
+    """grade id -> source of the answer cells of the notebook in ``step`` (``solutions`` or
     ``lectures``, the released stubs)."""
-    path = ROOT / step / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    return {
-        cell.metadata.nbgrader["grade_id"]: cell.source
-        for cell in nbformat.read(path, as_version=4).cells
-        if cell.metadata.get("nbgrader", {}).get("solution")
-    }
+    return answers_of(nbformat.read(ROOT / step / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4))
+
+
+def copy_name(mistake: str, n: int) -> str:
+    """The student who makes ``mistake`` the ``n``-th time (the first is the catalogue's)."""
+    return mistake if n == 0 else f"{mistake}-{n}"
 
 
 def class_answers() -> dict[str, dict[str, str]]:
@@ -64,9 +67,9 @@ def class_answers() -> dict[str, dict[str, str]]:
     missing a grade id keeps the released cell: "blank" has none)."""
     cells = solution_cells()
     students: dict[str, dict[str, str]] = {"solution": dict(cells), "blank": {}}
-    for mistake, (cell, _, right, wrong) in MISTAKES[ASSIGNMENT].items():
+    for name, mistake in MISTAKES[ASSIGNMENT].items():
         for n in range(COPIES):
-            students[f"{mistake}-{n}"] = {**cells, cell: cells[cell].replace(right, wrong)}
+            students[copy_name(name, n)] = with_mistake(cells, mistake)
     linear = cells[COPIED]
     names_a = {"batch": "inputs", "weights": "weights", "bias": "bias", "grad": "upstream"}
     names_b = {"batch": "X_in", "weights": "Wt", "bias": "bt", "grad": "dOut"}

@@ -23,6 +23,7 @@ import grader.__main__ as grader_main
 from grader import execute, kernel_setup, phases, worker
 from grader.__main__ import _size, main
 from grader.autograde import Outcome
+from grader.cells import grade_id_of
 from grader.check import AssignmentCheck, delimited_regions, leaks, stale_release
 from grader.collect import DEFAULT_REGEXP, collect, named_regexp
 from grader.course import (
@@ -36,6 +37,7 @@ from grader.course import (
 from grader.execute import CourseError, TrustedExecute, failure_output
 from grader.export import plot_histograms
 from grader.failures import failure_notebook
+from grader.limits import Limits
 from grader.packets import GradingTask
 from grader.preprocessors import (
     TRUNCATED,
@@ -62,7 +64,7 @@ from grader.submissions import (
 from grader.tasks import TaskMaker
 from grader.trusted.proxy import SandboxError
 from grader.trusted.recheck import TestVerdict
-from grader.worker import Limits, explain_failure, submission_problem, unreadable_reason
+from grader.worker import explain_failure, submission_problem, unreadable_reason
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "01_derivatives"
@@ -221,6 +223,11 @@ def test_limits_and_sizes_are_checked() -> None:
         Limits(memory=1024)
     with pytest.raises(ValueError, match="cell_timeout"):
         Limits(cell_timeout=0)
+    with pytest.raises(ValueError, match="timeout must be a positive"):
+        Limits(timeout=0)
+    with pytest.raises(ValueError, match="output"):
+        Limits(output=0)
+    assert Limits().cell_seconds == 60 and Limits(cell_timeout=5).cell_seconds == 5
 
 
 def test_find_submissions_filters_by_assignment_and_student(course: Course) -> None:
@@ -470,6 +477,7 @@ def test_command_line_errors_name_the_problem(
     assert "no submission to grade" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_sandbox_that_cannot_start_leaves_the_submission_not_graded(
     course: Course, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -550,7 +558,7 @@ def test_deleted_cells_come_back_in_their_place_in_release_order(course: Course)
     resources = {"nbgrader": {"assignment": "a", "notebook": "a", "student": "ann"}}
     step = RestoreDeletedCells(config=course.config())
     restored, _ = step.preprocess(submitted, resources)
-    assert [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in restored.cells] == [
+    assert [grade_id_of(cell) for cell in restored.cells] == [
         "intro", "setup", "a", "test_a", None, "b", "test_b", None
     ]  # fmt: skip
     assert restored.cells[2].source == stub and restored.cells[5].source == "def b():\n    return 2"
@@ -558,4 +566,4 @@ def test_deleted_cells_come_back_in_their_place_in_release_order(course: Course)
     # Without a released notebook nothing changes (nbgrader's own add_missing_cells is left).
     shutil.rmtree(course.directory("release"))
     untouched, _ = step.preprocess(new_notebook(cells=[setup]), resources)
-    assert [cell.metadata.nbgrader["grade_id"] for cell in untouched.cells] == ["setup"]
+    assert [grade_id_of(cell) for cell in untouched.cells] == ["setup"]

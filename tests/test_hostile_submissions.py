@@ -1,10 +1,10 @@
 """The hostile corpus (tests/submissions/corpus.py), graded in parallel with the real nbgrader.
 
-One module-scoped course holds a copy of the configuration and the source notebooks, released,
-with one submission per case (the student id is the case's name). ``python -m grader
-autograde --jobs 2`` grades them all with short limits (a few seconds per cell, a minute per
-submission), then ``feedback`` runs. Each case must get its exact scores, its feedback, and
-the gradebook one submission per case.
+The session's graded course (tests/graded_course.py) holds one submission per case (the student
+id is the case's name), graded with everything else by one ``python -m grader autograde --jobs
+2`` run with short limits (seconds per cell, a minute per submission), then ``feedback``. Each
+case must get its exact scores and its feedback, the gradebook one submission per notebook, and
+plain ``nbgrader autograde`` the same scores on a copy.
 """
 
 from __future__ import annotations
@@ -12,103 +12,32 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
 import pytest
+from graded_course import LIMITS, GradedCourse
 from html_text import page_text
-from submissions.corpus import CASES, PROBE, Case, Notebooks, write
+from submissions.corpus import CASES, PROBE, Case
 
-from grader.__main__ import main
-from grader.course import CONFIG_FILE, Course
+from grader.check import BLANK, SOLUTION
+from grader.course import Course
 from grader.scores import cell_scores
 from grader.submissions import GradedTest, Submission, graded_tests
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
-#: Seconds per notebook cell and per submission: room for a 2-core machine grading two at once.
-CELL_TIMEOUT, TIMEOUT = 6, 45
-
-
-@dataclass
-class Graded:
-    course: Course
-    points: dict[str, dict[str, float]]  # assignment -> test -> points
-    scores: dict[str, dict[str, float]]  # student -> test -> score
-    submissions: int  # submission rows in the gradebook
-    course_files: tuple[dict[str, bytes], dict[str, bytes]]  # the course before and after grading
-
-
-def course_files(root: Path) -> dict[str, bytes]:
-    """What the course holds that grading must leave alone: the configuration, solutions/,
-    lectures/ and submitted/ (the gradebook, autograded/ and feedback/ are grading's output)."""
-    files = [root / "nbgrader_config.py"]
-    for folder in ("solutions", "lectures", "submitted"):
-        files += [p for p in sorted((root / folder).rglob("*")) if p.is_file()]
-    return {str(p.relative_to(root)): p.read_bytes() for p in files}
-
-
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
-    root = tmp_path_factory.mktemp("course")
-    assignments = sorted({case.assignment for case in CASES})
-    shutil.copy(REPO / CONFIG_FILE, root / CONFIG_FILE)
-    for assignment in assignments:
-        shutil.copytree(REPO / "solutions" / assignment, root / "solutions" / assignment)
-    with (
-        pytest.MonkeyPatch.context() as patch,
-        socket.create_server(("127.0.0.1", 0)) as listening,  # what "network" must not reach
-    ):
-        patch.delenv("CHAINRULE_DB_URL", raising=False)
-        assert main(["--course", str(root), "release", *assignments]) == 0
-        course = Course(root)
-        notebooks = {
-            assignment: Notebooks(
-                *(
-                    nbformat.read(course.notebook_paths(step, assignment)[0], as_version=4)
-                    for step in ("source", "release")
-                ),
-                listening_port=listening.getsockname()[1],
-            )
-            for assignment in assignments
-        }
-        for case in CASES:
-            folder = course.directory("submitted") / case.name / case.assignment
-            folder.mkdir(parents=True)
-            write(case, notebooks[case.assignment], folder)
-        limits = ["--cell-timeout", str(CELL_TIMEOUT), "--timeout", str(TIMEOUT)]
-        before = course_files(root)
-        assert main(["--course", str(root), "autograde", "--jobs", "2", "--quiet", *limits]) == 0
-        after = course_files(root)
-        assert main(["--course", str(root), "feedback"]) == 0
-    points = {
-        assignment: {
-            c.metadata.nbgrader["grade_id"]: float(c.metadata.nbgrader["points"])
-            for c in notebooks[assignment].source.cells
-            if c.cell_type == "code"
-            and c.metadata.get("nbgrader", {}).get("grade")
-            and not c.metadata.nbgrader.get("solution")
-        }
-        for assignment in assignments
-    }
-    scores: dict[str, dict[str, float]] = {}
-    with course.gradebook() as gradebook:
-        for s in cell_scores(gradebook):
-            if s.autograded:
-                scores.setdefault(s.student, {})[s.cell] = s.score
-        submissions = sum(len(a.submissions) for a in gradebook.assignments)
-    return Graded(course, points, scores, submissions, (before, after))
+#: The corpus's assignments.
+ASSIGNMENTS = sorted({case.assignment for case in CASES})
 
 
 def test_the_corpus_is_big_and_covers_every_assignment() -> None:
     assert len(CASES) >= 25
     assert len({case.name for case in CASES}) == len(CASES)
-    assert {case.assignment for case in CASES} == {
+    assert set(ASSIGNMENTS) == {
         "01_derivatives",
         "02_gradient_descent",
         "03_softmax",
@@ -116,40 +45,51 @@ def test_the_corpus_is_big_and_covers_every_assignment() -> None:
     }
 
 
-def recorded_tests(graded: Graded, case: Case) -> dict[str, GradedTest]:
+def recorded_tests(graded: GradedCourse, case: Case) -> dict[str, GradedTest]:
     recorded = graded_tests(graded.course, Submission(case.name, case.assignment))
     return {test.grade_id: test for test in recorded}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
-def test_exact_scores_and_feedback(graded: Graded, case: Case) -> None:
-    expected = case.expected(graded.points[case.assignment])
-    assert graded.scores[case.name] == expected, case.what
-    recorded = recorded_tests(graded, case)
+def test_exact_scores_and_feedback(graded_course: GradedCourse, case: Case) -> None:
+    expected = case.expected(graded_course.points(case.assignment))
+    assert graded_course.first[case.assignment][case.name] == expected, case.what
+    recorded = recorded_tests(graded_course, case)
     assert {name: test.score for name, test in recorded.items()} == expected
-    page = graded.course.directory("feedback") / case.name / case.assignment
+    page = graded_course.root / "feedback" / case.name / case.assignment
     assert case.feedback in page_text(page / f"{case.assignment}.html"), case.what
 
 
-def test_grading_the_corpus_leaves_the_course_unchanged(graded: Graded) -> None:
-    before, after = graded.course_files
+def test_grading_leaves_the_course_unchanged(graded_course: GradedCourse) -> None:
+    """The configuration, solutions/, lectures/ and submitted/ (the corpus's and every other
+    submission) are as they were before grading."""
+    before, after = graded_course.files_before, graded_course.files_after
     assert before == after and any(name.startswith("solutions/") for name in before)
+    assert all(
+        f"submitted/{case.name}/{case.assignment}/{case.filename or case.assignment + '.ipynb'}"
+        in before
+        for case in CASES
+    )
 
 
-def test_the_gradebook_holds_one_submission_per_notebook(graded: Graded) -> None:
-    assert graded.submissions == len(CASES)
-    assert set(graded.scores) == {case.name for case in CASES}
+def test_the_gradebook_holds_one_submission_per_notebook(graded_course: GradedCourse) -> None:
+    submitted = sum(len(students) for students in graded_course.submitted.values())
+    assert graded_course.gradebook_submissions == submitted
+    for case in CASES:
+        assert case.name in graded_course.first[case.assignment], case.name
 
 
-def test_a_huge_output_is_cut(graded: Graded) -> None:
-    folder = graded.course.directory("autograded") / "huge-output" / "03_softmax"
+def test_a_huge_output_is_cut(graded_course: GradedCourse) -> None:
+    folder = graded_course.root / "autograded" / "huge-output" / "03_softmax"
     assert (folder / "03_softmax.ipynb").stat().st_size < 2_000_000
-    page = graded.course.directory("feedback") / "huge-output" / "03_softmax" / "03_softmax.html"
+    page = graded_course.root / "feedback" / "huge-output" / "03_softmax" / "03_softmax.html"
     assert page.stat().st_size < 3_000_000
 
 
-def test_the_sandbox_finds_no_solution_near_its_working_directory(graded: Graded) -> None:
-    path = graded.course.directory("autograded") / "leak-probe" / "03_softmax" / "03_softmax.ipynb"
+def test_the_sandbox_finds_no_solution_near_its_working_directory(
+    graded_course: GradedCourse,
+) -> None:
+    path = graded_course.root / "autograded" / "leak-probe" / "03_softmax" / "03_softmax.ipynb"
     outputs = [
         o.text
         for c in nbformat.read(path, as_version=4).cells
@@ -165,34 +105,67 @@ def test_the_sandbox_finds_no_solution_near_its_working_directory(graded: Graded
     assert not Path(probe["top"]).exists()  # removed after grading
 
 
-def test_plain_nbgrader_gives_the_same_scores(graded: Graded, tmp_path: Path) -> None:
-    """`nbgrader autograde` (the "by hand" command, formgrader's button) grades as
-    `python -m grader autograde` does: the corpus's readable notebooks get the same scores, the
-    solution every point and the blank release none."""
-    root = tmp_path / "course"
-    shutil.copytree(graded.course.root, root, ignore=shutil.ignore_patterns("feedback"))
-    for student, step in (("solution", "source"), ("blank", "release")):
-        folder = root / "submitted" / student / "03_softmax"
-        folder.mkdir(parents=True)
-        shutil.copy(Course(root).notebook_paths(step, "03_softmax")[0], folder)
+def copy_for_plain_nbgrader(
+    graded: GradedCourse, root: Path, submissions: list[tuple[str, str]]
+) -> Course:
+    """The graded course's configuration, sources, release, secret and gradebook (its grades
+    removed), with the (student, assignment) ``submissions``."""
+    ignore = shutil.ignore_patterns("submitted", "autograded", "feedback", "reports")
+    shutil.copytree(graded.root, root, ignore=ignore)
+    for student, assignment in submissions:
+        folder = Path("submitted") / student / assignment
+        shutil.copytree(graded.root / folder, root / folder)
+    copy = Course(root, db_url=f"sqlite:///{root / 'gradebook.db'}")
+    with copy.gradebook() as gradebook:
+        for assignment in gradebook.assignments:
+            for submission in list(assignment.submissions):
+                gradebook.remove_submission(assignment.name, submission.student.id)
+    return copy
+
+
+def plain_nbgrader(copy: Course) -> dict[tuple[str, str], dict[str, float]]:
+    """(assignment, student) -> autograded scores, after ``nbgrader autograde`` of each
+    assignment submitted in ``copy``, one after the other (as an instructor types it)."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     env.pop("CHAINRULE_DB_URL", None)
-    for assignment in graded.points:
+    cell_timeout = LIMITS[LIMITS.index("--cell-timeout") + 1]
+    for assignment in sorted({p.name for p in copy.directory("submitted").glob("*/*")}):
         subprocess.run(
-            ["nbgrader", "autograde", assignment, "--force", f"--Execute.timeout={CELL_TIMEOUT}"],
-            cwd=root,
+            ["nbgrader", "autograde", assignment, "--force", f"--Execute.timeout={cell_timeout}"],
+            cwd=copy.root,
             env=env,
             capture_output=True,
             check=False,
         )
-    plain: dict[str, dict[str, float]] = {}
-    with Course(root).gradebook() as gradebook:
+    scores: dict[tuple[str, str], dict[str, float]] = {}
+    with copy.gradebook() as gradebook:
         for s in cell_scores(gradebook):
             if s.autograded:
-                plain.setdefault(s.student, {})[s.cell] = s.score
+                scores.setdefault((s.assignment, s.student), {})[s.cell] = s.score
+    return scores
+
+
+def test_plain_nbgrader_gives_the_same_scores(graded_course: GradedCourse, tmp_path: Path) -> None:
+    """`nbgrader autograde` (the "by hand" command, formgrader's button) grades as
+    `python -m grader autograde` does: the corpus's readable notebooks get the same scores, the
+    solution every point and the blank release none. The submissions are split between two
+    copies of the course, graded at the same time."""
+    submissions = [(case.name, case.assignment) for case in CASES]
+    submissions += [(SOLUTION, "03_softmax"), (BLANK, "03_softmax")]
+    halves = [submissions[0::2], submissions[1::2]]
+    copies = [
+        copy_for_plain_nbgrader(graded_course, tmp_path / f"course-{n}", half)
+        for n, half in enumerate(halves)
+    ]
+    with ThreadPoolExecutor(len(copies)) as pool:
+        plain = {
+            key: value for found in pool.map(plain_nbgrader, copies) for key, value in found.items()
+        }
     unreadable = {"not-json", "not-a-notebook", "empty-file", "wrong-file-name"}
     for case in CASES:
         if case.name not in unreadable:
-            assert plain[case.name] == graded.scores[case.name], case.name
-    assert plain["solution"] == graded.points["03_softmax"]
-    assert plain["blank"] == dict.fromkeys(graded.points["03_softmax"], 0.0)
+            key = (case.assignment, case.name)
+            assert plain[key] == graded_course.first[case.assignment][case.name], case.name
+    points = graded_course.points("03_softmax")
+    assert plain["03_softmax", SOLUTION] == points
+    assert plain["03_softmax", BLANK] == dict.fromkeys(points, 0.0)

@@ -103,6 +103,7 @@ def test_bwrap_missing_is_named_with_its_package(monkeypatch: pytest.MonkeyPatch
         isolation.bwrap_path()
 
 
+@pytest.mark.slow
 def test_autograde_refuses_without_bubblewrap_unless_told(
     course: Course, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbgrader.utils import is_grade, is_solution
 
+from grader.cells import CellKind, cells_of
 from grader.trusted.notebook import read_source
 from grader.trusted.tripwire import resolve
 
@@ -38,7 +38,7 @@ def test_source_notebook_house_rules(path: Path):
         assert test.points > 0, test.grade_id
         for name in test.forbid:
             resolve(name)  # raises if a forbid entry names nothing (e.g. after a rename)
-    answers = [cell for cell in code if is_solution(cell) and not is_grade(cell)]
+    answers = cells_of(nb.cells, CellKind.ANSWER)
     for cell in answers:
         assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
     hidden = [test for test in source.tests if "### BEGIN HIDDEN TESTS" in test.source]

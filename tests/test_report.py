@@ -14,6 +14,7 @@ from html_text import browser_problems, page_text
 from synthetic_class import ASSIGNMENT, ROOT, class_answers
 
 from grader.__main__ import main
+from grader.cells import grade_id_of
 from grader.course import CONFIG_FILE, Course
 from grader.report import build_report, explaining_line, message_key
 from grader.submissions import GradedTest, submission_digest, write_record
@@ -48,8 +49,7 @@ def make_course(root: Path, answers: dict[str, dict[str, str]]) -> Path:
     for student, cells in answers.items():
         notebook = nbformat.from_dict(release)
         for cell in notebook.cells:
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            cell.source = cells.get(grade_id, cell.source)
+            cell.source = cells.get(grade_id_of(cell) or "", cell.source)
         folder = root / "submitted" / student / ASSIGNMENT
         folder.mkdir(parents=True)
         nbformat.write(notebook, folder / NOTEBOOK)

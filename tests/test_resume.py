@@ -1,11 +1,12 @@
 """Nothing is lost: a grading run killed mid-batch resumes to the grades of an uninterrupted run.
 
-Two identical courses (03_softmax released, the same four submissions). In the first, a real
-``python -m grader autograde --jobs 2`` is started as a process; the test kills one grading
-process (and what it started) while it grades, then the whole run with SIGKILL once a first
-submission is graded. Nothing of the run may survive it, ``autograde --resume`` must grade only
-what has no record, and the grades and the exported CSV must equal, byte for byte, those of the
-second course graded in one go, and of that course after regrading two submissions.
+A course with 03_softmax released and five submissions copied from the session's graded course
+(tests/graded_course.py), where one uninterrupted run graded them. A real ``python -m grader
+autograde --jobs 2`` is started as a process; the test kills one grading process (and what it
+started) while it grades, then the whole run with SIGKILL once a first submission is graded.
+Nothing of the run may survive it, ``autograde --resume`` must grade only what has no record,
+and the grades and the exported CSV rows must equal those of the graded course (which also
+proves, by its regrade, that grading again gives the same CSV byte for byte).
 """
 
 from __future__ import annotations
@@ -18,55 +19,36 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
 import psutil
 import pytest
-from submissions.corpus import Notebooks, small, with_answers
+from graded_course import FIRST_CSV, LIMITS, GradedCourse
 
 from grader.__main__ import main
+from grader.check import BLANK, SOLUTION
 from grader.course import CONFIG_FILE, Course
 from grader.process import kill_process_tree
 from grader.scores import cell_scores
+from grader.secret import SECRET_FILE
 from grader.submissions import RECORD_NAME
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "03_softmax"
-NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+#: The students copied from the graded course: scores 13, 0, 11, 11 and 13 of 13; ``slow``
+#: sleeps in its last cell, so that its grading process is still at work when one is killed.
+STUDENTS = (SOLUTION, BLANK, "reference-answer", "log_of_softmax", "slow")
 
 
-def make_course(root: Path) -> Course:
-    """A course with 03_softmax released and five small submissions (no text, no demos) with
-    known, different scores; the last one's extra cell sleeps, so that its grading process is
-    still at work when the test kills one."""
-    shutil.copytree(REPO / "solutions" / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
-    shutil.copy(REPO / CONFIG_FILE, root / CONFIG_FILE)
+def make_course(graded: GradedCourse, root: Path) -> Course:
+    """A course with 03_softmax released and the submissions of :data:`STUDENTS`."""
+    shutil.copytree(graded.root / "solutions" / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
+    for name in (CONFIG_FILE, SECRET_FILE):  # the same hidden inputs as in the graded course
+        shutil.copy(graded.root / name, root / name)
     assert main(["--course", str(root), "release", ASSIGNMENT]) == 0
-    course = Course(root)
-    notebooks = Notebooks(
-        *(
-            nbformat.read(course.notebook_paths(step, ASSIGNMENT)[0], as_version=4)
-            for step in ("source", "release")
-        )
-    )
-    submissions = {
-        "a-solution": small(notebooks),
-        "b-blank": small(notebooks, only=()),
-        "c-reference": with_answers(
-            small(notebooks), softmax="def softmax(A):\n    return F.softmax(A)\n"
-        ),
-        "d-wrong": with_answers(
-            small(notebooks), log_softmax="def log_softmax(A):\n    return A\n"
-        ),
-        "e-slow": small(notebooks),
-    }
-    submissions["e-slow"].cells.append(nbformat.v4.new_code_cell("import time\ntime.sleep(10)"))
-    for student, notebook in submissions.items():
-        folder = course.directory("submitted") / student / ASSIGNMENT
-        folder.mkdir(parents=True)
-        nbformat.write(notebook, folder / NOTEBOOK)
-    return course
+    for student in STUDENTS:
+        folder = Path("submitted") / student / ASSIGNMENT
+        shutil.copytree(graded.root / folder, root / folder)
+    return Course(root)
 
 
 def records(course: Course) -> dict[str, int]:
@@ -78,14 +60,23 @@ def records(course: Course) -> dict[str, int]:
 
 
 def grades(course: Course) -> dict[tuple[str, str], float]:
+    """(student, cell) -> score of every grade of :data:`STUDENTS` in 03_softmax."""
     with course.gradebook() as gradebook:
-        return {(s.student, s.cell): s.score for s in cell_scores(gradebook)}
+        return {
+            (s.student, s.cell): s.score
+            for s in cell_scores(gradebook, [ASSIGNMENT])
+            if s.student in STUDENTS
+        }
 
 
-def exported(course: Course, name: str) -> bytes:
-    path = course.root / name
-    assert main(["--course", str(course.root), "export", "--to", str(path)]) == 0
-    return path.read_bytes()
+def rows(csv: bytes) -> list[bytes]:
+    """The header and the rows of :data:`STUDENTS` in 03_softmax of an exported grades CSV."""
+    header, *lines = csv.splitlines()
+    return [header] + [
+        line
+        for line in lines
+        if line.startswith(f"{ASSIGNMENT},".encode()) and line.split(b",")[3].decode() in STUDENTS
+    ]
 
 
 def wait_for(condition, what: str, seconds: float = 120.0) -> None:
@@ -101,15 +92,14 @@ def workers(run: psutil.Process) -> list[psutil.Process]:
 
 
 def test_a_killed_run_resumes_to_the_grades_of_an_uninterrupted_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    graded_course: GradedCourse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("CHAINRULE_DB_URL", raising=False)
-    interrupted = make_course(tmp_path / "interrupted")
-    straight = make_course(tmp_path / "straight")
+    interrupted = make_course(graded_course, tmp_path / "interrupted")
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     command = [sys.executable, "-m", "grader", "--course", str(interrupted.root)]
     run = subprocess.Popen(
-        [*command, "autograde", "--jobs", "2", "--quiet"],
+        [*command, "autograde", "--jobs", "2", "--quiet", *LIMITS],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -134,20 +124,17 @@ def test_a_killed_run_resumes_to_the_grades_of_an_uninterrupted_one(
         kill_process_tree(run.pid)
         run.stdout.close()
     before = records(interrupted)
-    assert 0 < len(before) < 5
+    assert 0 < len(before) < len(STUDENTS)
 
-    assert main(["--course", str(interrupted.root), "autograde", "--resume", "--quiet"]) == 0
+    resume = ["--course", str(interrupted.root), "autograde", "--resume", "--quiet", *LIMITS]
+    assert main(resume) == 0
     after = records(interrupted)
-    assert len(after) == 5
+    assert len(after) == len(STUDENTS)
     assert {student: after[student] for student in before} == before  # not graded twice
 
-    assert main(["--course", str(straight.root), "autograde", "--jobs", "2", "--quiet"]) == 0
-    assert grades(interrupted) == grades(straight)
-    csv = exported(straight, "grades.csv")
-    assert exported(interrupted, "grades.csv") == csv
+    assert grades(interrupted) == grades(graded_course.course)
+    path = tmp_path / "grades.csv"
+    assert main(["--course", str(interrupted.root), "export", "--to", str(path)]) == 0
+    csv = path.read_bytes()
+    assert rows(csv) == rows((graded_course.records / FIRST_CSV).read_bytes())
     assert b",13.0,0.0,13.0,13.0" in csv and b",11.0,0.0,11.0,13.0" in csv
-
-    # Grading again changes nothing: same scores, the same CSV byte for byte.
-    again = ["autograde", "--student", "a-solution", "c-reference", "--jobs", "2", "--quiet"]
-    assert main(["--course", str(straight.root), *again]) == 0
-    assert exported(straight, "again.csv") == csv

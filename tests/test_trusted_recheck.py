@@ -21,6 +21,7 @@ import pytest
 import trusted_notebooks as toy
 from nbformat.v4 import new_code_cell, new_notebook
 
+from grader.limits import Limits
 from grader.trusted import environment, proxy, sandbox
 from grader.trusted import recheck as trusted
 from grader.trusted.recheck import recheck
@@ -47,10 +48,10 @@ def grade(
     source: Path,
     solutions: dict[str, str] | None = None,
     extra: tuple[str, ...] = (),
-    **limits: float,
+    limits: Limits | None = None,
 ) -> dict[str, trusted.TestVerdict]:
     notebook = toy.source_notebook(solutions, extra)
-    return recheck(toy.write(tmp_path / "submission.ipynb", notebook), source, **limits)
+    return recheck(toy.write(tmp_path / "submission.ipynb", notebook), source, limits=limits)
 
 
 def scores(verdicts: dict[str, trusted.TestVerdict]) -> dict[str, float]:
@@ -260,7 +261,7 @@ def test_a_crash_or_hang_fails_only_its_test(tmp_path: Path, source: Path) -> No
             "    for key in params:", "    print('x' * 100_000_000)\n    for key in params:"
         ),
     }
-    verdicts = grade(tmp_path, source, answers, timeout=2.0)
+    verdicts = grade(tmp_path, source, answers, limits=Limits(cell_timeout=2.0))
     assert scores(verdicts) == full_except(
         "test_sigmoid_grad", "test_numerical_gradient", "test_softmax"
     )
@@ -280,7 +281,7 @@ HOSTILE_CELLS = (
 
 
 def test_hostile_cells_do_not_stop_the_notebook(tmp_path: Path, source: Path) -> None:
-    verdicts = grade(tmp_path, source, extra=HOSTILE_CELLS, cell_timeout=1.0)
+    verdicts = grade(tmp_path, source, extra=HOSTILE_CELLS, limits=Limits(cell_timeout=1.0))
     assert scores(verdicts) == toy.POINTS
 
 
@@ -290,7 +291,7 @@ def test_cells_that_end_or_hang_the_sandbox_are_skipped(tmp_path: Path, source: 
         "    except BaseException:\n        pass\n"
     )
     answers = {"sgd_step": toy.SOLUTIONS["sgd_step"] + "\nimport os\nos._exit(3)\n"}
-    verdicts = grade(tmp_path, source, answers, (stubborn,), cell_timeout=1.0)
+    verdicts = grade(tmp_path, source, answers, (stubborn,), Limits(cell_timeout=1.0))
     # The cell defining sgd_step ends the process after defining it: skipped, so sgd_step is
     # missing and its test fails, saying which cell did what.
     assert scores(verdicts) == full_except("test_sgd_step")
@@ -306,7 +307,7 @@ def test_time_per_submission_is_bounded(tmp_path: Path, source: Path) -> None:
     forever["affine"] = (
         "class Affine:\n    def __init__(self, *args):\n        while True:\n            pass\n"
     )
-    verdicts = grade(tmp_path, source, forever, timeout=1.0, total_timeout=2.5)
+    verdicts = grade(tmp_path, source, forever, limits=Limits(timeout=2.5, cell_timeout=1.0))
     assert scores(verdicts) == full_except(*toy.POINTS)
     assert "time limit for the whole notebook (2.5 s)" in verdicts["test_sgd_step"].message
 
@@ -404,7 +405,7 @@ def test_the_sandbox_dies_with_the_grader(tmp_path: Path) -> None:
             sys.executable,
             "-c",
             "import time\nfrom pathlib import Path\n"
-            "from grader.trusted.proxy import Limits, Sandbox\n"
+            "from grader.limits import Limits\nfrom grader.trusted.proxy import Sandbox\n"
             f"root = Path({str(tmp_path)!r})\n"
             "(root / 'work').mkdir(); (root / 'home').mkdir()\n"
             "cells = ['import time\\ntime.sleep(600)']\n"

@@ -1,12 +1,11 @@
 """Read the trusted source notebook and a submission, and plan the cells the sandbox runs.
 
-The source notebook (``solutions/``) decides everything: which cells are tests (nbgrader grade
-cells that are not solution cells), which are setup (code cells tagged ``setup``: imports and
-helpers, run from the source's text both in the sandbox and in the grader), and which grade ids
-belong to the instructor. From the submission the sandbox runs every code cell except tests, the
-instructor's locked cells and the demo cells no later cell needs (:mod:`grader.demos`); a setup
-cell runs from the source's text where the submission has it, or first of all if the student
-deleted it.
+The source notebook (``solutions/``) decides everything: which cells are tests and which are
+setup (imports and helpers, run from the source's text both in the sandbox and in the grader;
+the kinds of :mod:`grader.cells`), and which grade ids belong to the instructor. From the
+submission the sandbox runs every code cell except tests, the instructor's locked cells and the
+demo cells no later cell needs (:mod:`grader.demos`); a setup cell runs from the source's text
+where the submission has it, or first of all if the student deleted it.
 """
 
 from __future__ import annotations
@@ -17,9 +16,8 @@ from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
-from nbgrader import utils
 
-from grader.cells import SETUP_TAG, grade_id_of
+from grader.cells import CellKind, grade_id_of, is_locked, kind_of, points_of
 from grader.demos import demo_texts, skippable
 
 MAX_SUBMISSION_BYTES = 100 * 1024**2
@@ -87,21 +85,20 @@ def read_source(path: str | Path) -> SourceNotebook:
     notebook = nbformat.read(path, as_version=4)
     tests, setup, instructor_ids = [], [], set()
     for cell in notebook.cells:
-        grade_id = grade_id_of(cell)
-        if grade_id and utils.is_locked(cell):
+        grade_id, kind = grade_id_of(cell), kind_of(cell)
+        if grade_id and is_locked(cell):
             instructor_ids.add(grade_id)
-        if cell.cell_type != "code":
-            continue
-        if utils.is_grade(cell) and not utils.is_solution(cell):
+        if kind is CellKind.TEST:
             options = _options(cell)
             forbid = tuple(options.get("forbid", ()))
             if not grade_id or not all(isinstance(name, str) for name in forbid):
                 raise ValueError(f"test cell {grade_id!r} needs a grade_id and string forbid names")
-            points = float(cell.metadata["nbgrader"].get("points", 0))
             tests.append(
-                TestCell(grade_id, points, cell.source, forbid, bool(options.get("inplace")))
+                TestCell(
+                    grade_id, points_of(cell), cell.source, forbid, bool(options.get("inplace"))
+                )
             )
-        elif SETUP_TAG in cell.metadata.get("tags", []) and not utils.is_solution(cell):
+        elif kind is CellKind.SETUP:
             setup.append((grade_id, cell.source))
     if len({test.grade_id for test in tests}) != len(tests):
         raise ValueError(f"{path}: two test cells share a grade_id")
@@ -113,7 +110,8 @@ def read_source(path: str | Path) -> SourceNotebook:
 def read_submission(path: str | Path) -> list[NotebookNode]:
     """The cells of a submitted notebook. Raises SubmissionError when it is not one.
 
-    Malformed nbgrader metadata is dropped: the cell then counts as one the student added.
+    Malformed nbgrader metadata counts as none (:mod:`grader.cells`): the cell is then one the
+    student added.
     """
     try:
         if Path(path).stat().st_size > MAX_SUBMISSION_BYTES:
@@ -134,8 +132,6 @@ def read_submission(path: str | Path) -> list[NotebookNode]:
             and isinstance(cell.get("metadata"), dict)
         ):
             raise SubmissionError(f"cell {number} is malformed")
-        if not isinstance(cell.metadata.get("nbgrader", {}), dict):
-            del cell.metadata["nbgrader"]
     return cells
 
 
@@ -153,7 +149,7 @@ def plan(source: SourceNotebook, cells: list[NotebookNode]) -> list[PlannedCell]
         elif not (
             cell.cell_type != "code"
             or grade_id in source.instructor_ids
-            or (utils.is_grade(cell) and not utils.is_solution(cell))
+            or kind_of(cell) is CellKind.TEST
         ):
             size += len(cell.source)
             if len(cell.source) > MAX_CODE or size > 4 * MAX_CODE:

@@ -17,7 +17,6 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_output
 
 from grader import phases
+from grader.limits import Limits
 from grader.trusted import environment, isolation, protocol
 from grader.trusted.protocol import Deadline, ProtocolError, Ref, RngState, Wire
 
@@ -33,22 +33,6 @@ STARTUP_SECONDS = 60.0
 """Time the child gets to start Python, numpy and IPython before it runs the first cell."""
 GRACE_SECONDS = 2.0
 """Time a cell gets beyond the cell limit to report that the child interrupted it."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Limits of one re-check. Times in seconds, sizes in bytes."""
-
-    timeout: float = 30.0
-    """Wall time of one test cell, every call into the student's code included."""
-    cell_timeout: float = 30.0
-    """Wall time of one notebook cell run in the child."""
-    total_timeout: float = 300.0
-    """Wall time of the whole re-check of one submission, restarts included."""
-    memory_limit: int = 2 * 1024**3
-    """Address space of the child (``RLIMIT_AS``)."""
-    output_limit: int = 1024**2
-    """Output the child keeps in its log, and largest file it may write (``RLIMIT_FSIZE``)."""
 
 
 class SandboxFailure(Exception):
@@ -174,9 +158,9 @@ class Sandbox:
         status = self._stop(ended=isinstance(error, protocol.ChannelClosed))
         if isinstance(error, Deadline):
             if time.monotonic() >= self.total_deadline:
-                limit = self.limits.total_timeout
+                limit = self.limits.timeout
                 return f"the time limit for the whole notebook ({limit:g} s) ran out"
-            limit = self.limits.timeout
+            limit = self.limits.cell_seconds
             return f"the test ran longer than its time limit ({limit:g} s): an endless loop?"
         if isinstance(error, protocol.ChannelClosed):
             return f"the process running the notebook's code ended ({status})"
@@ -221,13 +205,13 @@ class Sandbox:
                 {
                     "op": "start",
                     "limits": {
-                        "memory": limits.memory_limit,
-                        "output": limits.output_limit,
-                        "cpu": int(limits.total_timeout) + 10,
+                        "memory": limits.memory,
+                        "output": limits.output,
+                        "cpu": int(limits.timeout) + 10,
                     },
                     "forbid": self.forbid,
                     "cells": [[i, s] for i, s in enumerate(self.cells) if i not in self._skipped],
-                    "cell_timeout": limits.cell_timeout,
+                    "cell_timeout": limits.cell_seconds,
                     "isolated": self.isolated,
                 },
                 self._deadline,
@@ -241,7 +225,7 @@ class Sandbox:
                     started = time.perf_counter()
                 current = _index(message["progress"], len(self.cells))
                 self._deadline = min(
-                    time.monotonic() + limits.cell_timeout + GRACE_SECONDS, self.total_deadline
+                    time.monotonic() + limits.cell_seconds + GRACE_SECONDS, self.total_deadline
                 )
             if "err" in message:
                 raise ProtocolError(f"the sandbox failed: {str(message['err'])[:2000]}")
@@ -252,7 +236,7 @@ class Sandbox:
         except (Deadline, ProtocolError) as error:
             reason = self._end(error)
             if isinstance(error, Deadline) and time.monotonic() < self.total_deadline:
-                reason = f"it ran longer than {limits.cell_timeout:g} s and could not be stopped"
+                reason = f"it ran longer than {limits.cell_seconds:g} s and could not be stopped"
             return current, reason
         return None
 

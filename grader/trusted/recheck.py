@@ -26,6 +26,7 @@ from nbformat import NotebookNode
 from chainrule import hidden
 from grader import phases
 from grader.cells import to_python
+from grader.limits import Limits
 from grader.secret import Seeds
 from grader.trusted.notebook import (
     PlannedCell,
@@ -37,7 +38,7 @@ from grader.trusted.notebook import (
     read_submission,
 )
 from grader.trusted.protocol import RemoteError
-from grader.trusted.proxy import Limits, Sandbox, SandboxError, SandboxFailure
+from grader.trusted.proxy import Sandbox, SandboxError, SandboxFailure
 from grader.trusted.scan import StudentCode, names_used, parse
 from grader.trusted.tripwire import DEFAULT_FORBIDDEN, resolve
 
@@ -138,12 +139,12 @@ class _Run:
         if findings:
             return self.verdict(test, findings[0])
         if time.monotonic() >= self.deadline:
-            limit = self.limits.total_timeout
+            limit = self.limits.timeout
             return self.verdict(
                 test, f"the time limit for the whole notebook ({limit:g} s) ran out"
             )
         try:
-            self.sandbox.begin_test(index, self.limits.timeout, inplace=test.inplace)
+            self.sandbox.begin_test(index, self.limits.cell_seconds, inplace=test.inplace)
             wanted = sorted(used - self.trusted.keys() - _BUILTIN_NAMES)
             student = self.sandbox.get(wanted) if wanted else {}
         except SandboxError:
@@ -194,7 +195,7 @@ def run_submission(
     graded; without, unseeded ones.
     """
     limits = limits or Limits()
-    deadline = time.monotonic() + limits.total_timeout
+    deadline = time.monotonic() + limits.timeout
     source = read_source(source_path)
     for test in source.tests:
         for name in test.forbid:
@@ -238,22 +239,15 @@ def recheck(
     submission_path: str | Path,
     source_path: str | Path,
     *,
-    timeout: float = Limits.timeout,
-    cell_timeout: float = Limits.cell_timeout,
-    total_timeout: float = Limits.total_timeout,
-    memory_limit: int = Limits.memory_limit,
-    output_limit: int = Limits.output_limit,
+    limits: Limits | None = None,
     isolated: bool = True,
     seeds: Seeds | None = None,
 ) -> dict[str, TestVerdict]:
     """The trusted verdict of every autograded test cell of ``source_path`` for the notebook
-    file ``submission_path`` (:func:`run_submission` on its cells, with its folder).
-
-    ``timeout`` bounds one test, ``cell_timeout`` one notebook cell, ``total_timeout`` the whole
-    run (seconds); ``memory_limit`` and ``output_limit`` (bytes) bound the sandbox child;
-    ``seeds`` seed the hidden inputs. A submission that is not a notebook scores 0 on every test.
+    file ``submission_path`` (:func:`run_submission` on its cells, with its folder, within
+    ``limits``; ``seeds`` seed the hidden inputs). A submission that is not a notebook scores 0
+    on every test.
     """
-    limits = Limits(timeout, cell_timeout, total_timeout, memory_limit, output_limit)
     try:
         cells = read_submission(submission_path)
     except SubmissionError as error:

@@ -22,6 +22,7 @@ from lab_server import MAKE_LAB_ARGS, TOKEN, free_port, serving
 
 from browser.conftest import REPO
 from browser.jupyterlab import Lab, LabServer
+from grader.cells import grade_id_of
 
 if TYPE_CHECKING:  # playwright is imported only when a browser test runs
     from playwright.sync_api import Browser
@@ -73,7 +74,7 @@ def test_make_lab_answer_save_and_test_leave_the_clone_clean(
     server, env = make_lab
     signature, answer = first_answer(REPO / "solutions" / NOTEBOOK)
     (exercise,) = exercises(nbformat.read(server.root / NOTEBOOK, as_version=4))[:1]
-    test_id = f"test_{exercise.metadata.nbgrader['grade_id']}"
+    test_id = f"test_{grade_id_of(exercise)}"
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
     try:
         lab = Lab(context.new_page(), server, tmp_path)

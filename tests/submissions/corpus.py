@@ -29,6 +29,8 @@ import nbformat
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell
 
+from grader.cells import CellKind, cells_of, grade_id_of
+
 Build = Callable[["Notebooks"], "NotebookNode | bytes"]
 
 #: Printed by the answer cell of the "leak-probe" case, then a JSON list of what it found.
@@ -74,13 +76,9 @@ class Case:
 # -- building blocks ---------------------------------------------------------------------------
 
 
-def grade_id(cell: NotebookNode) -> str | None:
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
 def cell(notebook: NotebookNode, name: str) -> NotebookNode:
     """The cell of ``notebook`` whose nbgrader grade_id is ``name``."""
-    (found,) = [c for c in notebook.cells if grade_id(c) == name]
+    (found,) = [c for c in notebook.cells if grade_id_of(c) == name]
     return found
 
 
@@ -97,11 +95,9 @@ def answer(notebooks: Notebooks, name: str) -> str:
 def answered(notebooks: Notebooks, only: tuple[str, ...] | None = None) -> NotebookNode:
     """The release notebook with the exercises ``only`` (default all) answered."""
     notebook = copy.deepcopy(notebooks.release)
-    for c in notebook.cells:
-        nbgrader = c.metadata.get("nbgrader", {})
-        if nbgrader.get("solution") and c.cell_type == "code":
-            if only is None or nbgrader["grade_id"] in only:
-                c.source = answer(notebooks, nbgrader["grade_id"])
+    for c in cells_of(notebook.cells, CellKind.ANSWER):
+        if only is None or grade_id_of(c) in only:
+            c.source = answer(notebooks, grade_id_of(c) or "")
     return notebook
 
 
@@ -109,13 +105,8 @@ def small(notebooks: Notebooks, only: tuple[str, ...] | None = None) -> Notebook
     """:func:`answered` without the text and the demos: only the setup cells and nbgrader's
     answer and test cells stay."""
     notebook = answered(notebooks, only)
-    notebook.cells = [
-        c
-        for c in notebook.cells
-        if "setup" in c.metadata.get("tags", [])
-        or c.metadata.get("nbgrader", {}).get("grade")
-        or c.metadata.get("nbgrader", {}).get("solution")
-    ]
+    kept = (CellKind.SETUP, CellKind.ANSWER, CellKind.TEST, CellKind.WRITTEN_ANSWER)
+    notebook.cells = cells_of(notebook.cells, *kept)
     return notebook
 
 
@@ -133,7 +124,7 @@ def insert_after(notebook: NotebookNode, name: str, source: str) -> NotebookNode
 
 
 def delete(notebook: NotebookNode, *names: str) -> NotebookNode:
-    notebook.cells = [c for c in notebook.cells if grade_id(c) not in names]
+    notebook.cells = [c for c in notebook.cells if grade_id_of(c) not in names]
     return notebook
 
 
@@ -715,7 +706,7 @@ def _duplicate_ids(notebook: NotebookNode) -> NotebookNode:
     empty.source = "pass"
     notebook.cells.insert(notebook.cells.index(test) + 1, empty)
     for c in (wrong, empty):
-        c.id = f"copy-{grade_id(c)}"
+        c.id = f"copy-{grade_id_of(c)}"
     return notebook
 
 
