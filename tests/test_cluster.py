@@ -8,9 +8,10 @@ End to end (slow): a real ``dask scheduler`` on 127.0.0.1 and two one-thread wor
 ``python -m grader worker`` and one ``dask worker --no-nanny --preload grader.cluster``, each
 in a copy of the course without gradebook or submissions, grade a class (the solution and the
 blank release of 03_softmax and the hostile corpus, tests/submissions/corpus.py) to the same
-scores, autograded notebooks and records as a local ``--jobs 2`` run of a copy of the same
-course; a run in which one worker is SIGKILLed mid-submission still grades every submission
-exactly once; and a worker whose course differs refuses every task, so nothing is scored.
+scores, autograded notebooks and records as the test session's one local ``--jobs 2`` run
+(tests/graded_course.py) gave them; a run in which one worker is SIGKILLed mid-submission
+still grades every submission exactly once; and a worker whose course differs refuses every
+task, so nothing is scored.
 """
 
 from __future__ import annotations
@@ -30,12 +31,15 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
+from graded_course import LIMITS as GRADED_LIMITS
+from graded_course import GradedCourse
 from nbformat.v4 import new_notebook
 from sqlalchemy import create_engine, text
-from submissions.corpus import CASES, Notebooks, write
+from submissions.corpus import CASES
 
 from grader import loopback
 from grader.__main__ import main
+from grader.check import BLANK, SOLUTION
 from grader.course import CONFIG_FILE, Course
 from grader.inputs import differences, grading_inputs
 from grader.limits import Limits
@@ -43,13 +47,17 @@ from grader.packets import CellComment, CellGrade, GradingResult, GradingTask, P
 from grader.release import release
 from grader.results import ResultError, check_result
 from grader.scores import cell_scores
-from grader.secret import GivenSeeds, HiddenSeeds, ensure_secret, submission_seeds
+from grader.secret import SECRET_FILE, GivenSeeds, HiddenSeeds, submission_seeds
 from grader.submissions import RECORD_NAME, GradedTest, Submission
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "03_softmax"
-#: Seconds per notebook cell and per submission: those of tests/test_hostile_submissions.py.
-LIMITS = ["--cell-timeout", "6", "--timeout", "45"]
+#: The class graded on the cluster: (student, assignment) of the session's graded course.
+CLASS = (
+    *((case.name, case.assignment) for case in CASES),
+    (SOLUTION, ASSIGNMENT),
+    (BLANK, ASSIGNMENT),
+)
 #: The submissions of the run in which a worker is killed (and the slow one it is killed in).
 KILL_RUN = ("solution", "blank", "reference-answer", "sys-exit", "deleted-cells", "not-json")
 SLOW = "endless-loop-in-a-function"
@@ -222,36 +230,25 @@ def environment() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory, environment: None) -> Path:
-    """A released course, its grading secret made, the class submitted, nothing graded."""
+def template(
+    tmp_path_factory: pytest.TempPathFactory, environment: None, graded_course: GradedCourse
+) -> Path:
+    """The session's graded course before grading, for the class of this module: its
+    configuration, notebooks and grading secret, the class submitted, nothing graded."""
+    graded = graded_course.root
     root = tmp_path_factory.mktemp("template") / "course"
-    assignments = sorted({case.assignment for case in CASES})
     root.mkdir()
-    shutil.copy(REPO / CONFIG_FILE, root / CONFIG_FILE)
-    for assignment in assignments:
-        shutil.copytree(REPO / "solutions" / assignment, root / "solutions" / assignment)
-    assert main(["--course", str(root), "release", *assignments]) == 0
-    ensure_secret(root)
-    course = Course(root)
-    notebooks = {
-        a: Notebooks(
-            *(
-                nbformat.read(course.notebook_paths(s, a)[0], as_version=4)
-                for s in ("source", "release")
-            ),
-            listening_port=9,  # no server: in its own network namespace the sandbox reaches none
+    for name in (CONFIG_FILE, SECRET_FILE):
+        shutil.copy(graded / name, root / name)
+    shutil.copytree(graded / "solutions", root / "solutions")
+    for student, assignment in CLASS:
+        shutil.copytree(
+            graded / "submitted" / student / assignment,
+            root / "submitted" / student / assignment,
         )
-        for a in assignments
-    }
-    for case in CASES:
-        folder = course.directory("submitted") / case.name / case.assignment
-        folder.mkdir(parents=True)
-        write(case, notebooks[case.assignment], folder)
-    for student, step in (("solution", "source"), ("blank", "release")):
-        folder = course.directory("submitted") / student / ASSIGNMENT
-        folder.mkdir(parents=True)
-        shutil.copy(course.notebook_paths(step, ASSIGNMENT)[0], folder)
-    assert len(list(course.directory("submitted").glob("*/*"))) >= 30
+    assignments = sorted({assignment for _, assignment in CLASS})
+    assert main(["--course", str(root), "release", *assignments]) == 0
+    assert len(CLASS) >= 30
     return root
 
 
@@ -264,26 +261,30 @@ VARIES = re.compile(
 )
 
 
-def graded_state(root: Path) -> dict[str, object]:
-    """The scores, records and autograded files of a graded course, times and temporary names
-    masked."""
-    course = Course(root)
+def graded_state(root: Path, submissions: set[tuple[str, str]]) -> dict[str, object]:
+    """The scores, records and autograded files of ``submissions`` (student, assignment) in a
+    graded course, times and temporary names masked."""
+    course = Course(root, db_url=f"sqlite:///{root / 'gradebook.db'}")
     with course.gradebook() as gradebook:
-        scores = {(s.student, s.assignment, s.cell): s.score for s in cell_scores(gradebook)}
+        scores = {
+            (s.student, s.assignment, s.cell): s.score
+            for s in cell_scores(gradebook)
+            if (s.student, s.assignment) in submissions
+        }
     autograded = course.directory("autograded")
     files = {
         path.relative_to(autograded).as_posix(): VARIES.sub(r"\1", path.read_text())
-        for path in sorted(autograded.rglob("*"))
+        for student, assignment in sorted(submissions)
+        for path in sorted((autograded / student / assignment).rglob("*"))
         if path.is_file()
     }
     return {"scores": scores, "files": files}
 
 
 @pytest.fixture(scope="module")
-def local_run(template: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    root = shutil.copytree(template, tmp_path_factory.mktemp("local") / "course")
-    assert main(["--course", str(root), "autograde", "--jobs", "2", "--quiet", *LIMITS]) == 0
-    return graded_state(root)
+def local_run(graded_course: GradedCourse) -> dict[str, object]:
+    """The class as the session's one local ``autograde --jobs 2`` run graded it."""
+    return graded_state(graded_course.root, set(CLASS))
 
 
 @dataclass
@@ -320,13 +321,13 @@ def test_the_cluster_grades_the_class_as_the_local_run_does(
 ) -> None:
     root = shutil.copytree(template, cluster.folder / "course")
     command = ["--course", str(root), "autograde", "--quiet", "--scheduler", cluster.address]
-    assert main([*command, *LIMITS]) == 0
-    state = graded_state(root)
+    assert main([*command, *GRADED_LIMITS]) == 0
+    state = graded_state(root, set(CLASS))
     assert state["scores"] == local_run["scores"]
     assert state["files"].keys() == local_run["files"].keys()
     differing = [n for n, content in state["files"].items() if content != local_run["files"][n]]
     assert differing == []
-    assert sum(name.endswith(RECORD_NAME) for name in state["files"]) == len(CASES) + 2
+    assert sum(name.endswith(RECORD_NAME) for name in state["files"]) == len(CLASS)
 
 
 def grading_processes(worker: psutil.Process) -> list[psutil.Process]:
@@ -344,7 +345,7 @@ def test_a_worker_killed_mid_submission_loses_nothing(
             shutil.rmtree(folder)
     run = subprocess.Popen(
         [sys.executable, "-m", "grader", "--course", str(root), "autograde", "--quiet"]
-        + ["--scheduler", cluster.address, *LIMITS],
+        + ["--scheduler", cluster.address, *GRADED_LIMITS],
         env={
             **os.environ,
             "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
@@ -366,13 +367,13 @@ def test_a_worker_killed_mid_submission_loses_nothing(
         victim = busy[0] if busy else None
     everything = victim.children(recursive=True)
     victim.send_signal(signal.SIGKILL)
+    students = {*KILL_RUN, SLOW}
     output, _ = run.communicate(timeout=600)
     assert run.returncode == 0, output
     _, alive = psutil.wait_procs(everything, timeout=60)
     assert alive == [], "the grading processes of the killed worker survived it"
-    students = {*KILL_RUN, SLOW}
     assert f"autograde: {len(students) - 1} graded, 1 failed (score 0), 0 not graded" in output
-    state = graded_state(root)
+    state = graded_state(root, {(student, ASSIGNMENT) for student in students})
     expected = {k: v for k, v in local_run["scores"].items() if k[0] in students}
     assert state["scores"] == expected
     # One submission row per student and one grade row per cell: each saved exactly once.
