@@ -112,7 +112,7 @@ def test_the_page_and_the_csv_say_the_same(course: Path) -> None:
 
 def test_the_report_shows_no_hidden_test_and_stays_out_of_feedback(course: Path) -> None:
     page = (course / "reports" / f"{ASSIGNMENT}.html").read_text()
-    assert "HIDDEN TESTS" not in page and "check_box(" not in page
+    assert "HIDDEN TESTS" not in page and "hidden_rng(" not in page
     assert main(["--course", str(course), "report", "--to", str(course / "feedback" / "x")]) == 2
 
 
