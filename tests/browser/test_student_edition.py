@@ -47,12 +47,15 @@ WHERE = (
 
 
 def outside_environment(tmp_path: Path) -> dict[str, str]:
-    """This process's environment without its venv, with a new user's Jupyter settings."""
+    """This process's environment without its venv, with a new user's Jupyter settings, and
+    without what an outer ``make`` passes to the ones it runs (``make test VENV=...`` would
+    otherwise set up the edition in that venv)."""
     ours = str(Path(sys.prefix) / "bin")
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "CHAINRULE_DB_URL"}
+        and key not in {"MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES", "MAKELEVEL"}
     }
     env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != ours)
     env["JUPYTER_CONFIG_DIR"] = str(tmp_path / "jupyter-config")
