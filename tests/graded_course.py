@@ -61,6 +61,8 @@ JOBS = 2
 #: the hostile cases that loop forever cost 10 s each. ``slow`` sleeps less than a cell may run.
 LIMITS = ("--cell-timeout", "10", "--timeout", "60")
 SLOW_SECONDS = 8
+#: The student of 03_softmax whose last cell sleeps :data:`SLOW_SECONDS` (a run killed mid-way).
+SLOW_STUDENT = "slow"
 #: The notebook of the end-to-end students.
 E2E_ASSIGNMENT = "01_derivatives"
 #: The end-to-end students graded again, one at a time, after the first run.
@@ -69,8 +71,13 @@ REGRADED = ("correct", "wrong", "shape-a")
 FEEDBACK = ("01_derivatives", "02_gradient_descent", "03_softmax", "04_backprop")
 #: What a student of the end-to-end notebook warns while a test calls the answer.
 STUDENT_WARNING = "a warning raised by the student's code"
+#: The course's gradebook file (nbgrader's default URL, in the course root).
+GRADEBOOK = "gradebook.db"
 #: The files of the course that record what happened around the regrade.
 FIRST_CSV, FIRST_PLOT = "grades-first-run.csv", "grades-first-run.png"
+#: The gradebook as ``release`` left it (every assignment, no submission): a test that grades
+#: again starts from a copy.
+RELEASED_GRADEBOOK = "gradebook-released.db"
 REGRADED_CSV = "grades-after-regrade.csv"
 SHAPE_BUG_BEFORE = "shape-a-before-regrade.ipynb"
 
@@ -298,6 +305,7 @@ def build(folder: Path) -> GradedCourse:
     course = copy_course(Course(ROOT), root)
     assignments = course.assignments()
     grader_commands(course, ("release",))
+    shutil.copy(root / GRADEBOOK, records / RELEASED_GRADEBOOK)
     notebooks = {
         a: Notebooks(
             *(
@@ -327,7 +335,7 @@ def build(folder: Path) -> GradedCourse:
             submit(
                 CLASS_ASSIGNMENT, student, answered(notebooks[CLASS_ASSIGNMENT].release, answers)
             )
-    submit("03_softmax", "slow", slow_student(notebooks["03_softmax"]))
+    submit("03_softmax", SLOW_STUDENT, slow_student(notebooks["03_softmax"]))
     with socket.create_server(("127.0.0.1", 0)) as listening:  # what "network" must not reach
         port = listening.getsockname()[1]
         for case in CASES:

@@ -6,12 +6,13 @@ coordinator refuses to save, and the local path, which never imports Dask.
 
 End to end (slow): a real ``dask scheduler`` on 127.0.0.1 and two one-thread workers, one
 ``python -m grader worker`` and one ``dask worker --no-nanny --preload grader.cluster``, each
-in a copy of the course without gradebook or submissions, grade a class (the solution and the
-blank release of 03_softmax and the hostile corpus, tests/submissions/corpus.py) to the same
-scores, autograded notebooks and records as the test session's one local ``--jobs 2`` run
-(tests/graded_course.py) gave them; a run in which one worker is SIGKILLed mid-submission
-still grades every submission exactly once; and a worker whose course differs refuses every
-task, so nothing is scored.
+in a copy of the course without gradebook or submissions, grade a class of 30 (the solution
+and the blank release of 03_softmax, and the hostile corpus of tests/submissions/corpus.py but
+its ``SANDBOX_ONLY`` cases, whose defence lives wholly in the sandbox a worker runs as the
+local path does) to the same scores, autograded notebooks and records as the test session's
+one local ``--jobs 2`` run (tests/graded_course.py) gave them; a run in which one worker is
+SIGKILLed mid-submission still grades every submission exactly once; and a worker whose
+course differs refuses every task, so nothing is scored.
 """
 
 from __future__ import annotations
@@ -31,11 +32,11 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
+from graded_course import GRADEBOOK, RELEASED_GRADEBOOK, SLOW_STUDENT, GradedCourse
 from graded_course import LIMITS as GRADED_LIMITS
-from graded_course import GradedCourse
 from nbformat.v4 import new_notebook
 from sqlalchemy import create_engine, text
-from submissions.corpus import CASES
+from submissions.corpus import EVERY_PATH
 
 from grader import loopback
 from grader.__main__ import main
@@ -52,15 +53,18 @@ from grader.submissions import RECORD_NAME, GradedTest, Submission
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "03_softmax"
-#: The class graded on the cluster: (student, assignment) of the session's graded course.
+#: The class graded on the cluster: (student, assignment) of the session's graded course, the
+#: corpus's cases of every outcome (graded, failed, unreadable, a time limit, a dead sandbox).
 CLASS = (
-    *((case.name, case.assignment) for case in CASES),
+    *((case.name, case.assignment) for case in EVERY_PATH),
     (SOLUTION, ASSIGNMENT),
     (BLANK, ASSIGNMENT),
 )
-#: The submissions of the run in which a worker is killed (and the slow one it is killed in).
+#: The submissions of the run in which a worker is killed (and the slow one it is killed in:
+#: it sleeps, tests/graded_course.py, so the worker is killed mid-submission without a loop
+#: burning a core, there and again where Dask reruns it).
 KILL_RUN = ("solution", "blank", "reference-answer", "sys-exit", "deleted-cells", "not-json")
-SLOW = "endless-loop-in-a-function"
+SLOW = SLOW_STUDENT
 
 
 # -- the parts -------------------------------------------------------------------------------
@@ -234,20 +238,21 @@ def template(
     tmp_path_factory: pytest.TempPathFactory, environment: None, graded_course: GradedCourse
 ) -> Path:
     """The session's graded course before grading, for the class of this module: its
-    configuration, notebooks and grading secret, the class submitted, nothing graded."""
+    configuration, notebooks, grading secret and gradebook as release left them, the class
+    submitted, nothing graded."""
     graded = graded_course.root
     root = tmp_path_factory.mktemp("template") / "course"
     root.mkdir()
     for name in (CONFIG_FILE, SECRET_FILE):
         shutil.copy(graded / name, root / name)
-    shutil.copytree(graded / "solutions", root / "solutions")
+    shutil.copy(graded_course.records / RELEASED_GRADEBOOK, root / GRADEBOOK)
+    for folder in ("solutions", "lectures"):
+        shutil.copytree(graded / folder, root / folder)
     for student, assignment in CLASS:
         shutil.copytree(
             graded / "submitted" / student / assignment,
             root / "submitted" / student / assignment,
         )
-    assignments = sorted({assignment for _, assignment in CLASS})
-    assert main(["--course", str(root), "release", *assignments]) == 0
     assert len(CLASS) >= 30
     return root
 
@@ -337,12 +342,14 @@ def grading_processes(worker: psutil.Process) -> list[psutil.Process]:
 
 @pytest.mark.slow
 def test_a_worker_killed_mid_submission_loses_nothing(
-    cluster: Cluster, template: Path, local_run: dict[str, object]
+    cluster: Cluster, template: Path, graded_course: GradedCourse
 ) -> None:
     root = shutil.copytree(template, cluster.folder / "course")
     for folder in (root / "submitted").iterdir():
-        if folder.name not in (*KILL_RUN, SLOW):
+        if folder.name not in KILL_RUN:
             shutil.rmtree(folder)
+    slow = Path("submitted", SLOW, ASSIGNMENT)
+    shutil.copytree(graded_course.root / slow, root / slow)
     run = subprocess.Popen(
         [sys.executable, "-m", "grader", "--course", str(root), "autograde", "--quiet"]
         + ["--scheduler", cluster.address, *GRADED_LIMITS],
@@ -374,7 +381,7 @@ def test_a_worker_killed_mid_submission_loses_nothing(
     assert alive == [], "the grading processes of the killed worker survived it"
     assert f"autograde: {len(students) - 1} graded, 1 failed (score 0), 0 not graded" in output
     state = graded_state(root, {(student, ASSIGNMENT) for student in students})
-    expected = {k: v for k, v in local_run["scores"].items() if k[0] in students}
+    expected = graded_state(graded_course.root, {(s, ASSIGNMENT) for s in students})["scores"]
     assert state["scores"] == expected
     # One submission row per student and one grade row per cell: each saved exactly once.
     engine = create_engine(Course(root).resolved_db_url)

@@ -4,7 +4,8 @@ The session's graded course (tests/graded_course.py) holds one submission per ca
 id is the case's name), graded with everything else by one ``python -m grader autograde --jobs
 2`` run with short limits (seconds per cell, a minute per submission), then ``feedback``. Each
 case must get its exact scores and its feedback, the gradebook one submission per notebook, and
-plain ``nbgrader autograde`` the same scores on a copy.
+plain ``nbgrader autograde`` the same scores on a copy (every case but those whose defence lives
+wholly in the sandboxed step both paths run, ``SANDBOX_ONLY``).
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from graded_course import LIMITS, GradedCourse
+from graded_course import GRADEBOOK, LIMITS, RELEASED_GRADEBOOK, GradedCourse
 from html_text import page_text
-from submissions.corpus import CASES, PROBE, Case
+from submissions.corpus import CASES, EVERY_PATH, PROBE, Case
 
 from grader.check import BLANK, SOLUTION
 from grader.course import Course
@@ -108,19 +109,15 @@ def test_the_sandbox_finds_no_solution_near_its_working_directory(
 def copy_for_plain_nbgrader(
     graded: GradedCourse, root: Path, submissions: list[tuple[str, str]]
 ) -> Course:
-    """The graded course's configuration, sources, release, secret and gradebook (its grades
-    removed), with the (student, assignment) ``submissions``."""
-    ignore = shutil.ignore_patterns("submitted", "autograded", "feedback", "reports")
+    """The graded course's configuration, sources, release, secret and gradebook as release
+    left it, with the (student, assignment) ``submissions``."""
+    ignore = shutil.ignore_patterns("submitted", "autograded", "feedback", "reports", GRADEBOOK)
     shutil.copytree(graded.root, root, ignore=ignore)
+    shutil.copy(graded.records / RELEASED_GRADEBOOK, root / GRADEBOOK)
     for student, assignment in submissions:
         folder = Path("submitted") / student / assignment
         shutil.copytree(graded.root / folder, root / folder)
-    copy = Course(root, db_url=f"sqlite:///{root / 'gradebook.db'}")
-    with copy.gradebook() as gradebook:
-        for assignment in gradebook.assignments:
-            for submission in list(assignment.submissions):
-                gradebook.remove_submission(assignment.name, submission.student.id)
-    return copy
+    return Course(root, db_url=f"sqlite:///{root / GRADEBOOK}")
 
 
 def plain_nbgrader(copy: Course) -> dict[tuple[str, str], dict[str, float]]:
@@ -148,9 +145,10 @@ def plain_nbgrader(copy: Course) -> dict[tuple[str, str], dict[str, float]]:
 def test_plain_nbgrader_gives_the_same_scores(graded_course: GradedCourse, tmp_path: Path) -> None:
     """`nbgrader autograde` (the "by hand" command, formgrader's button) grades as
     `python -m grader autograde` does: the corpus's readable notebooks get the same scores, the
-    solution every point and the blank release none. The submissions are split between two
-    copies of the course, graded at the same time."""
-    submissions = [(case.name, case.assignment) for case in CASES]
+    solution every point and the blank release none (the cases of ``SANDBOX_ONLY`` are left
+    out: nbgrader runs the same sandboxed step). The submissions are split between two copies
+    of the course, graded at the same time."""
+    submissions = [(case.name, case.assignment) for case in EVERY_PATH]
     submissions += [(SOLUTION, "03_softmax"), (BLANK, "03_softmax")]
     halves = [submissions[0::2], submissions[1::2]]
     copies = [
@@ -162,7 +160,7 @@ def test_plain_nbgrader_gives_the_same_scores(graded_course: GradedCourse, tmp_p
             key: value for found in pool.map(plain_nbgrader, copies) for key, value in found.items()
         }
     unreadable = {"not-json", "not-a-notebook", "empty-file", "wrong-file-name"}
-    for case in CASES:
+    for case in EVERY_PATH:
         if case.name not in unreadable:
             key = (case.assignment, case.name)
             assert plain[key] == graded_course.first[case.assignment][case.name], case.name

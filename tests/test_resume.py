@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from graded_course import FIRST_CSV, LIMITS, GradedCourse
+from graded_course import FIRST_CSV, LIMITS, SLOW_STUDENT, GradedCourse
 
 from grader.__main__ import main
 from grader.check import BLANK, SOLUTION
@@ -36,7 +36,7 @@ pytestmark = pytest.mark.slow
 ASSIGNMENT = "03_softmax"
 #: The students copied from the graded course: scores 13, 0, 11, 11 and 13 of 13; ``slow``
 #: sleeps in its last cell, so that its grading process is still at work when one is killed.
-STUDENTS = (SOLUTION, BLANK, "reference-answer", "log_of_softmax", "slow")
+STUDENTS = (SOLUTION, BLANK, "reference-answer", "log_of_softmax", SLOW_STUDENT)
 
 
 def make_course(graded: GradedCourse, root: Path) -> Course:

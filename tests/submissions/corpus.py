@@ -688,6 +688,30 @@ CASES = [
     ),
 ]
 
+#: The cases whose defence lives wholly in the sandbox and the tests' step that drives it
+#: (:class:`grader.execute.TrustedExecute`, bubblewrap, its limits), and that end as ordinary
+#: graded results. Every grading path runs that same step, so the tests that grade the corpus
+#: by another path than ``python -m grader autograde --jobs N`` (plain ``nbgrader autograde``,
+#: a Dask cluster) leave them out: they are a third of the corpus's CPU (two of them loop until
+#: their time limit), and tests/test_hostile_submissions.py grades them on the main path.
+SANDBOX_ONLY = frozenset(
+    {
+        "endless-loop-in-a-cell",
+        "unstoppable-loop",
+        "memory-blow-up",
+        "fork-bomb",
+        "hidden-tracebacks-and-noise",
+        "suppressed-output",
+        "stderr-while-tested",
+        "non-numeric-last-value",
+        "numerical-gradient-delegated",
+        "steal-via-proc",
+        "steal-by-walking-root",
+    }
+)
+#: The cases every grading path grades (the corpus less :data:`SANDBOX_ONLY`).
+EVERY_PATH = [case for case in CASES if case.name not in SANDBOX_ONLY]
+
 
 def _edit_locked(notebook: NotebookNode) -> NotebookNode:
     test = cell(notebook, "test_softmax")
