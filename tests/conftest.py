@@ -36,8 +36,8 @@ from graded_course import GradedCourse, SharedBuild
 from lab_server import free_port
 
 from grader.__main__ import main
-from grader.process import kill_process_tree
 from grader.course import CONFIG_FILE, Course
+from grader.process import kill_process_tree
 
 if TYPE_CHECKING:  # playwright is imported only when a browser test runs
     from playwright.sync_api import Browser
