@@ -8,7 +8,7 @@ import os
 
 from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import DeduplicateIds, Execute, LimitOutput
+from nbgrader.preprocessors import CheckCellMetadata, DeduplicateIds, Execute, LimitOutput
 
 from grader.secret import SECRET_FILE, grading_secret
 
@@ -53,12 +53,18 @@ c.Execute.extra_arguments = [
 ]
 # A student who deletes a test cell gets it back (and graded) instead of "needs manual grading".
 c.OverwriteCells.add_missing_cells = True
+# nbgrader's CheckCellMetadata (sanitizing and autograding) builds a JSON schema validator for
+# every cell; grader/preprocessors.py's is the same check with one validator per process.
+_CHECK_METADATA = "grader.preprocessors.CheckCellMetadata"
 # A renamed or duplicated grade_id makes nbgrader's OverwriteCells fail when it restores missing
 # cells: such cells become plain cells of the student's first. Then every cell of the release
 # the student deleted is put back in its place (nbgrader's add_missing_cells fails when an
 # answer was deleted with its test, and the whole notebook would score 0); see
 # grader/preprocessors.py.
-_sanitize_steps = Autograde.class_traits()["sanitize_preprocessors"].default()
+_sanitize_steps = [
+    _CHECK_METADATA if step is CheckCellMetadata else step
+    for step in Autograde.class_traits()["sanitize_preprocessors"].default()
+]
 c.Autograde.sanitize_preprocessors = (
     _sanitize_steps[: _sanitize_steps.index(DeduplicateIds) + 1]
     + ["grader.preprocessors.ForgetUnknownCells", "grader.preprocessors.RestoreDeletedCells"]
@@ -73,7 +79,7 @@ c.Autograde.sanitize_preprocessors = (
 # nbgrader's LimitOutput counts lines only: one line of 100 MB would reach the autograded
 # notebook and the feedback whole. Cut every cell's output to 100,000 characters as well.
 _autograde_steps = [
-    "grader.execute.TrustedExecute" if step is Execute else step
+    {Execute: "grader.execute.TrustedExecute", CheckCellMetadata: _CHECK_METADATA}.get(step, step)
     for step in Autograde.class_traits()["autograde_preprocessors"].default()
 ]
 _autograde_steps.insert(

@@ -25,6 +25,7 @@ Malformed nbgrader metadata (not a dict) counts as none: such a cell is one the 
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -127,6 +128,11 @@ def recorded_tests(notebook: Notebook) -> set[str]:
     }
 
 
+@functools.lru_cache(maxsize=256)
 def to_python(source: str) -> str:
-    """A cell's source as plain Python (IPython magics become ``get_ipython()`` calls)."""
+    """A cell's source as plain Python (IPython magics become ``get_ipython()`` calls).
+
+    Remembered for the last 256 sources: grading reads most cells two or three times (the
+    sandbox's plan of the cells to run, the static scan of the student's code, the tests).
+    """
     return _TRANSFORMER.transform_cell(source)

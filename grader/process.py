@@ -5,7 +5,8 @@ process (:func:`grader.worker.grade`) and returns the result's bytes; several th
 it at once (``autograde --jobs N`` and a Dask worker's threads both do). Processes are forked
 from a server that has imported nbgrader once (``forkserver``), so a submission does not pay
 nbgrader's seconds-long import, nor the import of the modules the notebooks' setup cells use
-(the grading process runs those cells itself, to run the tests).
+(the grading process runs those cells itself, to run the tests), nor the validators and the
+database set-up every grading process would make again (:mod:`grader.preload`).
 
 The wall-clock limit is kept here: a process still at work at the task's ``timeout`` is killed
 with everything it started, and the submission fails ("stopped at the time limit"). A process
@@ -59,14 +60,15 @@ def setup_modules(course: Course, assignments: Iterable[str]) -> list[str]:
 
 
 def _context(preload: list[str]) -> BaseContext:
-    """A forkserver that has imported nbgrader, matplotlib (every grading process gives its
+    """A forkserver that has imported nbgrader, made what every grading process would make
+    again (:mod:`grader.preload`), imported matplotlib (every grading process gives its
     sandbox a copy of matplotlib's font cache, :mod:`grader.trusted.environment`) and
     ``preload`` (spawn where forkserver does not exist). The forkserver skips a name that does
     not import."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["grader.worker", "matplotlib", *preload])
+    context.set_forkserver_preload(["grader.worker", "grader.preload", "matplotlib", *preload])
     return context
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import logging
 import re
 import shutil
 import subprocess
@@ -17,10 +19,11 @@ import nbformat
 import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from nbgrader import preprocessors as nbgrader_preprocessors
 from nbgrader import utils
 
 import grader.__main__ as grader_main
-from grader import execute, kernel_setup, phases, worker
+from grader import execute, kernel_setup, phases, preload, preprocessors, worker
 from grader.__main__ import _size, main
 from grader.autograde import Outcome
 from grader.cells import grade_id_of
@@ -31,6 +34,7 @@ from grader.course import (
     Course,
     GraderError,
     check_result,
+    find_all_files,
     select,
     with_driver,
 )
@@ -41,7 +45,9 @@ from grader.limits import Limits
 from grader.packets import GradingTask
 from grader.preprocessors import (
     TRUNCATED,
+    CheckCellMetadata,
     LimitOutputSize,
+    MetadataValidator,
     NormalizeMetadata,
     RestoreDeletedCells,
     SafeFeedback,
@@ -110,6 +116,29 @@ def test_course_root_and_gradebook_follow_the_copy(course: Course) -> None:
     )
     with pytest.raises(ValueError, match="step"):
         course.directory("nowhere")
+
+
+def test_course_files_are_those_nbgrader_finds(course: Course, tmp_path: Path) -> None:
+    folder = tmp_path / "a"
+    kept = ["x.py", "data/.hidden", "data/deep/y.csv", "nested/feedbacks.txt"]
+    left_out = [
+        "b.pyc",
+        "__pycache__/x.cpython-311.pyc",
+        ".ipynb_checkpoints/n-checkpoint.ipynb",
+        "data/g.db",
+        "data/deep/__pycache__/y.pyc",
+        "feedback/f.html",
+        "feedback/inner/f.html",
+        "nested/.chainrule-graded.json",
+    ]
+    for name in kept + left_out:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(name)
+    ignore = course.coursedir().ignore
+    assert sorted(find_all_files(str(folder), ignore)) == sorted(str(folder / n) for n in kept)
+    for path in (folder, folder / "feedback", REPO / "grader", tmp_path / "missing"):
+        assert find_all_files(str(path), ignore) == utils.find_all_files(str(path), ignore)
+    assert sorted(course.files(folder)) == sorted(Path(n) for n in kept)
 
 
 def test_select_names_unknown_items() -> None:
@@ -567,3 +596,115 @@ def test_deleted_cells_come_back_in_their_place_in_release_order(course: Course)
     shutil.rmtree(course.directory("release"))
     untouched, _ = step.preprocess(new_notebook(cells=[setup]), resources)
     assert [grade_id_of(cell) for cell in untouched.cells] == ["setup"]
+
+
+#: nbgrader cell metadata of a test cell, each made invalid in one way: None drops the key.
+CORRUPT_METADATA = {
+    "schema too old": {"schema_version": 2},
+    "schema too new": {"schema_version": 4},
+    "schema version not a number": {"schema_version": "3"},
+    "no schema version": {"schema_version": None},
+    "flag not a boolean": {"grade": "yes"},
+    "no solution flag": {"solution": None},
+    "negative points": {"points": -1},
+    "no points": {"points": None},
+    "grade id with a space": {"grade_id": "test a"},
+    "empty grade id": {"grade_id": ""},
+    "no grade id": {"grade_id": None},
+    "unknown key": {"colour": "red"},
+    "several problems": {"grade": "yes", "points": -1, "solution": None},
+}
+
+
+def _without_frames(message: str) -> str:
+    """A logged message, a traceback's frames left out (the code that raised differs)."""
+    lines = message.splitlines()
+    if lines and lines[0].startswith("Traceback"):
+        lines = lines[next(i for i, line in enumerate(lines) if i and line[:1] != " ") :]
+    return "\n".join(lines)
+
+
+def _check_outcome(
+    step: nbgrader_preprocessors.CheckCellMetadata,
+    notebook: nbformat.NotebookNode,
+    caplog: pytest.LogCaptureFixture,
+) -> tuple[str, str, list[str]]:
+    """What ``step`` raised on ``notebook`` (type and message) and what it logged."""
+    caplog.clear()
+    raised = ("", "")
+    try:
+        step.preprocess(copy.deepcopy(notebook), {})
+    except Exception as error:
+        raised = (type(error).__name__, str(error))
+    return *raised, [_without_frames(record.getMessage()) for record in caplog.records]
+
+
+@pytest.mark.parametrize("change", list(CORRUPT_METADATA.values()), ids=list(CORRUPT_METADATA))
+def test_check_cell_metadata_refuses_what_nbgrader_refuses_as_nbgrader_does(
+    change: dict, caplog: pytest.LogCaptureFixture
+) -> None:
+    test = nbgrader_cell("assert a() == 1", "test_a", points=1)
+    for key, value in change.items():
+        test.metadata.nbgrader.pop(key, None)
+        if value is not None:
+            test.metadata.nbgrader[key] = value
+    answer = nbgrader_cell("def a():\n    return 1", "a", solution=True)
+    log = logging.getLogger("check-cell-metadata")
+    steps = [cls(log=log) for cls in (nbgrader_preprocessors.CheckCellMetadata, CheckCellMetadata)]
+    for notebook in (new_notebook(cells=[answer]), new_notebook(cells=[answer, test])):
+        theirs, ours = (_check_outcome(step, notebook, caplog) for step in steps)
+        assert ours == theirs
+    assert theirs[0], "nbgrader accepted the corrupt metadata: the case tests nothing"
+
+
+def test_check_cell_metadata_passes_and_refuses_notebooks_as_nbgrader_does(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    solution = nbformat.read(REPO / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+    duplicated = copy.deepcopy(solution)
+    tests = [cell for cell in duplicated.cells if utils.is_grade(cell)]
+    tests[1].metadata.nbgrader.grade_id = tests[0].metadata.nbgrader.grade_id
+    not_a_dict = new_notebook(cells=[new_code_cell("x = 1", metadata={"nbgrader": ["grade"]})])
+    flags = {"grade": True, "solution": False, "locked": False, "points": 1, "schema_version": 3}
+    written = new_markdown_cell("Why?", metadata={"nbgrader": {**flags, "grade_id": "why"}})
+    log = logging.getLogger("check-cell-metadata")
+    steps = [cls(log=log) for cls in (nbgrader_preprocessors.CheckCellMetadata, CheckCellMetadata)]
+    outcomes = {}
+    for name, notebook in {
+        "solution": solution,
+        "duplicated grade id": duplicated,
+        "metadata not a dict": not_a_dict,
+        "markdown grade cell not a solution": new_notebook(cells=[written]),
+    }.items():
+        theirs, ours = (_check_outcome(step, notebook, caplog) for step in steps)
+        assert ours == theirs, name
+        outcomes[name] = ours[0]
+    assert outcomes == {
+        "solution": "",
+        "duplicated grade id": "ValidationError",
+        "metadata not a dict": "AttributeError",
+        "markdown grade cell not a solution": "ValidationError",
+    }
+
+
+def test_autograde_checks_metadata_with_the_graders_step(course: Course) -> None:
+    config = course.config()
+    for steps in (
+        config.Autograde.sanitize_preprocessors,
+        config.Autograde.autograde_preprocessors,
+    ):
+        assert "grader.preprocessors.CheckCellMetadata" in steps
+        assert nbgrader_preprocessors.CheckCellMetadata not in steps
+
+
+def test_the_forkserver_makes_the_validators_grading_uses(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(nbformat.validator, "validators", {})
+    monkeypatch.setattr(preprocessors, "_SCHEMA_VALIDATORS", {})
+    preload.warm_up()
+    made = set(nbformat.validator.validators)
+    released = nbformat.read(REPO / "lectures" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+    for relaxed in (False, True):  # nbformat's reads and writes; nbconvert after each step
+        nbformat.validate(released, relax_add_props=relaxed)
+    assert made and set(nbformat.validator.validators) == made
+    version = MetadataValidator.schema_version
+    assert MetadataValidator().schema_validator() is preprocessors._SCHEMA_VALIDATORS[version]
