@@ -21,6 +21,11 @@ first test that asks builds it in its own process.
 
 from __future__ import annotations
 
+# First, before anything imports nbformat: grader's import keeps jsonschema from building its
+# RFC 3987 parser (grader/__init__.py), 2-3 CPU-s in each pytest process.
+import grader  # noqa: F401
+
+# isort: split
 import os
 import pwd
 import shutil
@@ -36,8 +41,8 @@ from graded_course import GradedCourse, SharedBuild
 from lab_server import free_port
 
 from grader.__main__ import main
-from grader.process import kill_process_tree
 from grader.course import CONFIG_FILE, Course
+from grader.process import kill_process_tree
 
 if TYPE_CHECKING:  # playwright is imported only when a browser test runs
     from playwright.sync_api import Browser
