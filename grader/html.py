@@ -4,7 +4,7 @@ Each page is one notebook of ``lectures/`` as a student receives it, with the pi
 finished notebook shows. nbconvert's HTMLExporter runs this pipeline on its solution notebook:
 
 1. execute it (nbconvert's ExecutePreprocessor, i.e. nbclient, in the notebook's folder, with
-   the widgets' state stored);
+   the widgets' state stored; the kernel's BLAS on one thread, as when grading);
 2. remove the answers, hidden tests and mark schemes with nbgrader's own preprocessors
    (ClearSolutions, ClearHiddenTests, ClearMarkScheme, configured by ``nbgrader_config.py``):
    the cell sources become those of the release notebook (``tests/test_html.py`` checks it);
@@ -23,6 +23,7 @@ work offline and from any static file host.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, ClearSolut
 
 from grader.cells import CellKind, kind_of
 from grader.course import Course, GraderError, select
+from grader.trusted.environment import ONE_BLAS_THREAD
 
 #: Seconds allowed for one cell of a solution notebook.
 CELL_TIMEOUT = 600
@@ -50,6 +52,16 @@ MathJax.Hub.Config({"HTML-CSS": {availableFonts: [], imageFont: null, preferredF
                                  webFont: "STIX-Web"}});
 MathJax.Ajax.loadComplete("[MathJax]/config/local/chainrule.js");
 """
+
+
+class ExecuteLecture(ExecutePreprocessor):
+    """nbconvert's ExecutePreprocessor whose kernels run numpy's BLAS on one thread
+    (:data:`grader.trusted.environment.ONE_BLAS_THREAD`: the same pictures for half the CPU)."""
+
+    def start_new_kernel(self, **kwargs: Any) -> None:
+        """Start the kernel with this process's environment and one BLAS thread."""
+        kwargs.setdefault("env", {**os.environ, **ONE_BLAS_THREAD})
+        super().start_new_kernel(**kwargs)
 
 
 class ClearExerciseOutputs(Preprocessor):
@@ -122,7 +134,7 @@ def lecture_exporter(course: Course) -> HTMLExporter:
     return HTMLExporter(
         config=config,
         preprocessors=[
-            ExecutePreprocessor,
+            ExecuteLecture,
             WidgetPictures,
             ClearSolutions,
             ClearHiddenTests,

@@ -21,6 +21,11 @@ first test that asks builds it in its own process.
 
 from __future__ import annotations
 
+# First, before anything imports nbformat: grader's import keeps jsonschema from building its
+# RFC 3987 parser (grader/__init__.py), 2-3 CPU-s in each pytest process.
+import grader  # noqa: F401
+
+# isort: split
 import os
 import pwd
 import shutil

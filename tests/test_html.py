@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING
 import nbformat
 import pytest
 from html_text import page_text
+from nbformat.v4 import new_code_cell, new_notebook
 
 from grader.check import delimited_regions
+from grader.html import ExecuteLecture
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -81,6 +83,19 @@ def test_page_shows_the_lecture_with_figures_and_no_answer(
     leaked = [line for line in hidden if line in text]
     assert not leaked, f"answer or hidden-test lines on the page: {leaked[:5]}"
     assert not re.search(r"(BEGIN|END) (SOLUTION|HIDDEN TESTS)", text)
+
+
+def test_the_lectures_run_with_one_blas_thread(tmp_path: Path) -> None:
+    threads = (
+        "import numpy, threadpoolctl\n"
+        "print(sorted({p['num_threads'] for p in threadpoolctl.threadpool_info()"
+        " if p['user_api'] == 'blas'}))"
+    )
+    notebook = new_notebook(cells=[new_code_cell(threads)])
+    executed, _ = ExecuteLecture(timeout=60).preprocess(
+        notebook, {"metadata": {"path": str(tmp_path)}}
+    )
+    assert executed.cells[0].outputs[0].text.strip() == "[1]"
 
 
 def test_every_formula_of_every_page_is_typeset_offline(

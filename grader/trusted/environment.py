@@ -17,6 +17,11 @@ from pathlib import Path
 import chainrule
 from grader.trusted.isolation import PACKAGES
 
+#: numpy's BLAS on one thread: the course's matrices are small, and idle OpenBLAS threads spin
+#: (notebook 06 burns twice the CPU on two). Grading children run so, and so do the kernels of
+#: ``grader html`` (grader/html.py).
+ONE_BLAS_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
 
 @functools.cache
 def child_pythonpath() -> str | None:
@@ -62,9 +67,7 @@ def child_environment(home: Path, pythonpath: str | None) -> dict[str, str]:
         "MPLBACKEND": "module://matplotlib_inline.backend_inline",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONSAFEPATH": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
+        **ONE_BLAS_THREAD,
     }
     if pythonpath:
         env["PYTHONPATH"] = pythonpath

@@ -18,6 +18,9 @@ if TYPE_CHECKING:  # playwright is imported only when a browser test runs
 #: Seconds for one notebook step in the browser (open, run all, validate) on a loaded 2-core
 #: machine; each takes 5-20 s normally.
 STEP_TIMEOUT = 120
+#: Milliseconds between two checks of a ``wait_for_function`` condition (Playwright checks at
+#: every animation frame by default; ``_CODE_CELLS`` serializes every cell's outputs).
+POLL_MS = 100
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 #: The open notebook's code cells as JupyterLab's model has them (``window.jupyterapp`` exists
@@ -55,6 +58,25 @@ _KERNEL_STDOUT = """async (code) => {
   return text;
 }"""
 
+#: Whether the page holds a started JupyterLab (``window.jupyterapp``).
+_LAB_STARTED = "() => Boolean(window.jupyterapp && window.jupyterapp.started)"
+
+#: Open a notebook in the JupyterLab the page holds (what a double-click in the file browser
+#: runs), without loading the whole application again.
+_OPEN_IN_LAB = """async (path) => {
+  await window.jupyterapp.commands.execute('docmanager:open', {path});
+}"""
+
+#: Close every document of the main area without a prompt and shut down every kernel; false,
+#: with nothing done, if a dialog is open (a test that stopped halfway).
+_CLOSE_NOTEBOOKS = """async () => {
+  const app = window.jupyterapp;
+  if (document.querySelector('.jp-Dialog')) return false;
+  for (const widget of [...app.shell.widgets('main')]) widget.dispose();
+  await app.serviceManager.sessions.shutdownAll();
+  return true;
+}"""
+
 
 @dataclass(frozen=True)
 class LabServer:
@@ -70,7 +92,8 @@ class LabServer:
 
 
 class Lab:
-    """One browser page on ``server``; screenshots are written to ``artifacts``."""
+    """One browser page on ``server``; screenshots are written to ``artifacts``. Tests may share
+    the page one after the other (:meth:`close_notebooks` between them): JupyterLab loads once."""
 
     def __init__(self, page: Page, server: LabServer, artifacts: Path) -> None:
         self.page = page
@@ -79,13 +102,23 @@ class Lab:
         page.set_default_timeout(1000 * STEP_TIMEOUT)
 
     def open(self, path: str) -> None:
-        """Open the notebook at ``path`` and wait until every cell is shown and the kernel idle."""
+        """Open the notebook at ``path`` (in the JupyterLab the page holds, else by loading it)
+        and wait until every cell is shown and the kernel idle."""
         cells = len(nbformat.read(self.server.root / path, as_version=4).cells)
-        self.page.goto(self.server.notebook_url(path))
+        if self.page.evaluate(_LAB_STARTED):
+            self.page.evaluate(_OPEN_IN_LAB, path)
+        else:
+            self.page.goto(self.server.notebook_url(path))
         self.page.get_by_text(re.compile(r"\| Idle$")).wait_for()
         self.page.wait_for_function(
-            f"document.querySelectorAll('.jp-Notebook .jp-Cell').length === {cells}"
+            f"document.querySelectorAll('.jp-Notebook .jp-Cell').length === {cells}",
+            polling=POLL_MS,
         )
+
+    def close_notebooks(self) -> bool:
+        """Close the page's notebooks and shut down their kernels; False if that cannot be done
+        (no JupyterLab, or a dialog is open): the page is then no use to another test."""
+        return self.page.evaluate(_LAB_STARTED) and self.page.evaluate(_CLOSE_NOTEBOOKS)
 
     def run_all(self) -> None:
         """Run > Run All Cells; fail with the error shown if the run stopped before the end."""
@@ -97,7 +130,8 @@ class Lab:
               const cells = ({_CODE_CELLS})();
               return !cells.some(c => c.running)
                 && (cells.every(c => c.count !== null) || cells.some(c => c.errors.length));
-            }}"""
+            }}""",
+            polling=POLL_MS,
         )
         cells = self.page.evaluate(_CODE_CELLS)
         not_run = [i for i, cell in enumerate(cells) if cell["count"] is None]
@@ -119,7 +153,7 @@ class Lab:
         """Wait until the code cell with nbgrader's ``grade_id`` has run; return its errors."""
         ran = f"""() => ({_CODE_CELLS})().some(
           c => c.gradeId === {grade_id!r} && c.count !== null && !c.running)"""
-        self.page.wait_for_function(ran)
+        self.page.wait_for_function(ran, polling=POLL_MS)
         (cell,) = [c for c in self.page.evaluate(_CODE_CELLS) if c["gradeId"] == grade_id]
         return cell["errors"]
 
@@ -131,7 +165,7 @@ class Lab:
         """File > Save (Ctrl+S); wait until the notebook is saved."""
         self.page.keyboard.press("Control+s")
         self.page.wait_for_function(
-            "() => !window.jupyterapp.shell.currentWidget.context.model.dirty"
+            "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", polling=POLL_MS
         )
 
     def slider(self, label: str) -> Locator:

@@ -7,7 +7,9 @@ makes ``.venv/`` with the system's ``python3`` (no site packages of this test ru
 ``requirements.txt`` through pip, which takes the wheels from pip's cache and the machine's
 package indexes (about a minute, so the test is ``slow``). Then ``make lab`` serves ``work/``.
 Notebook 02 is answered in ``work/`` beforehand (as a student who has done the work: Run All
-reaches the explorer, Validate passes); ``make lab`` never overwrites it.
+reaches the explorer, Validate passes); ``make lab`` never overwrites it. This is the test that
+moves the learning-rate explorer's slider (and, with ``CHAINRULE_UPDATE_SCREENSHOTS=1``, updates
+its picture in ``docs/``).
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from answers import answer_exercises
 from lab_server import MAKE_LAB_ARGS, TOKEN, free_port, serving
 
 from browser.conftest import REPO
-from browser.jupyterlab import PNG_SIGNATURE, Lab, LabServer
-from browser.test_notebooks import STEPS
+from browser.jupyterlab import Lab, LabServer
+from browser.test_notebooks import move_explorer_slider
 from grader.course import Course
 from grader.publish import publish
 
@@ -112,8 +114,7 @@ def test_make_lab_in_the_edition_runs_the_explorer_and_validate(
         assert Path(module) == edition / "chainrule" / "__init__.py"
         assert grader == "None"  # nothing of the instructor's course is importable
         lab.run_all()
-        before, after = lab.move_slider("learning rate", STEPS)
-        assert before.startswith(PNG_SIGNATURE) and after.startswith(PNG_SIGNATURE)
+        move_explorer_slider(lab, "learning rate", "learning_rate_explorer.png")
         assert "Success! Your notebook passes all the tests." in lab.validate("validate.png")
     finally:
         context.close()
