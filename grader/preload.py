@@ -14,6 +14,10 @@ only, what each grading process would otherwise make again on first use:
 * the modules grading imports late: :mod:`grader.preprocessors` (named by
   ``nbgrader_config.py``), ``numpy.random`` (``hidden_rng``, the sandbox's generators).
 
+It also puts numpy's BLAS on one thread, as the sandbox's is
+(:data:`grader.trusted.environment.ONE_BLAS_THREAD`): the tests' arrays are small, ``--jobs N``
+runs N grading processes on N cores, and idle OpenBLAS threads spin.
+
 None of it reads the course or a submission, and no student code runs here (it runs in the
 sandbox only): a grading process then validates, queries and scores as it would have, only
 sooner.
@@ -27,6 +31,7 @@ from nbformat.v4 import new_notebook
 from nbgrader.api import Base, Course
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.orm import Session, configure_mappers
+from threadpoolctl import threadpool_limits
 
 from grader.preprocessors import MetadataValidator
 
@@ -47,4 +52,5 @@ def warm_up() -> None:
         engine.dispose()
 
 
+threadpool_limits(limits=1, user_api="blas")
 warm_up()

@@ -21,6 +21,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from nbgrader import preprocessors as nbgrader_preprocessors
 from nbgrader import utils
+from threadpoolctl import threadpool_info
 
 import grader.__main__ as grader_main
 from grader import execute, kernel_setup, phases, preload, preprocessors, worker
@@ -708,3 +709,9 @@ def test_the_forkserver_makes_the_validators_grading_uses(monkeypatch: pytest.Mo
     assert made and set(nbformat.validator.validators) == made
     version = MetadataValidator.schema_version
     assert MetadataValidator().schema_validator() is preprocessors._SCHEMA_VALIDATORS[version]
+
+
+def test_a_grading_process_computes_on_one_blas_thread() -> None:
+    """The forkserver's preload (imported by this module) puts numpy's BLAS on one thread."""
+    blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert blas and all(pool["num_threads"] == 1 for pool in blas)
