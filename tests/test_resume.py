@@ -79,10 +79,12 @@ def rows(csv: bytes) -> list[bytes]:
     ]
 
 
-def wait_for(condition, what: str, seconds: float = 120.0) -> None:
-    deadline = time.monotonic() + seconds
+def wait_for(condition, what: str, run: subprocess.Popen, log: Path) -> None:
+    """Wait up to two minutes for ``condition``, while ``run`` (its output in ``log``) runs."""
+    deadline = time.monotonic() + 120.0
     while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        assert run.poll() is None, f"the run ended before {what}:\n{log.read_text()}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}:\n{log.read_text()}"
         time.sleep(0.1)
 
 
@@ -98,23 +100,28 @@ def test_a_killed_run_resumes_to_the_grades_of_an_uninterrupted_one(
     interrupted = make_course(graded_course, tmp_path / "interrupted")
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     command = [sys.executable, "-m", "grader", "--course", str(interrupted.root)]
-    run = subprocess.Popen(
-        [*command, "autograde", "--jobs", "2", "--quiet", *LIMITS],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    log = tmp_path / "interrupted-run.log"
+    with open(log, "wb") as output:
+        run = subprocess.Popen(
+            [*command, "autograde", "--jobs", "2", "--quiet", *LIMITS],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     parent = psutil.Process(run.pid)
     try:
         # Kill one grading process, and its sandbox, while it grades.
         wait_for(
-            lambda: any(time.time() - w.create_time() > 3 for w in workers(parent)), "a worker"
+            lambda: any(time.time() - w.create_time() > 3 for w in workers(parent)),
+            "a worker",
+            run,
+            log,
         )
         victim = min(workers(parent), key=lambda w: w.create_time())
         kill_process_tree(victim.pid)
         # Then the whole run, at once, once a submission is graded and others are not.
-        wait_for(lambda: records(interrupted), "a graded submission")
+        wait_for(lambda: records(interrupted), "a graded submission", run, log)
         everything = [parent, *parent.children(recursive=True)]
         run.send_signal(signal.SIGKILL)
         run.wait()
@@ -122,7 +129,6 @@ def test_a_killed_run_resumes_to_the_grades_of_an_uninterrupted_one(
         assert alive == [], "processes of the killed run survived it"
     finally:
         kill_process_tree(run.pid)
-        run.stdout.close()
     before = records(interrupted)
     assert 0 < len(before) < len(STUDENTS)
 
