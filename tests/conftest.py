@@ -16,7 +16,9 @@ on 2 cores), and the other tests run meanwhile; a test that asks for it waits fo
 finish. With pytest-xdist every worker does the same: the first to take the lock (a file of
 the run's shared temporary folder) builds, the others wait for it and read its manifest
 (tests/graded_course.py, ``SharedBuild``). Without the hook (a lone test run another way), the
-first test that asks builds it in its own process.
+first test that asks builds it in its own process. ``first_run`` is the same course as soon as
+its one autograde run has ended (before feedback, export, report and regrade), for the tests
+that read only that run (tests/test_cluster.py).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from graded_course import GradedCourse, SharedBuild
+from graded_course import FirstRun, GradedCourse, SharedBuild
 from lab_server import free_port
 
 from grader.__main__ import main
@@ -170,7 +172,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     when one of them needs it (tests/graded_course.py: SharedBuild)."""
     if session.config.option.collectonly:
         return
-    if any("graded_course" in getattr(item, "fixturenames", ()) for item in session.items):
+    if any(
+        {"graded_course", "first_run"} & set(getattr(item, "fixturenames", ()))
+        for item in session.items
+    ):
         factory = session.config._tmp_path_factory  # pytest's own, behind tmp_path_factory
         session.config.stash[_BUILDER] = SharedBuild(shared_folder(factory)).start()
 
@@ -191,6 +196,17 @@ def graded_course(tmp_path_factory: pytest.TempPathFactory) -> GradedCourse:
     """The course graded once per run (module docstring)."""
     try:
         return SharedBuild(shared_folder(tmp_path_factory)).result()
+    except RuntimeError as error:
+        pytest.fail(str(error))
+
+
+@pytest.fixture(scope="session")
+def first_run(tmp_path_factory: pytest.TempPathFactory) -> FirstRun:
+    """The graded course as soon as its one autograde run has ended, before its feedback,
+    export, report and regrade (tests/graded_course.py: FirstRun): for the tests that read only
+    that run's grades and autograded notebooks, so they need not wait for the rest."""
+    try:
+        return SharedBuild(shared_folder(tmp_path_factory)).first_run()
     except RuntimeError as error:
         pytest.fail(str(error))
 

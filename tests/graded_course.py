@@ -253,6 +253,18 @@ def grader_commands(course: Course, *commands: tuple[str, ...]) -> None:
 
 
 @dataclass(frozen=True)
+class FirstRun:
+    """The graded course right after its one autograde run, before the feedback, the export, the
+    report and the regrade: its submissions, gradebook and autograded/ folder of that run are
+    final, but for the :data:`REGRADED` students of :data:`E2E_ASSIGNMENT`."""
+
+    root: Path
+    """The course directory."""
+    records: Path
+    """The folder of what was kept along the way (:data:`RELEASED_GRADEBOOK`, ...)."""
+
+
+@dataclass(frozen=True)
 class GradedCourse:
     """The graded course of the session (module docstring) and what happened around it."""
 
@@ -297,8 +309,9 @@ class GradedCourse:
         return cls(**fields)
 
 
-def build(folder: Path) -> GradedCourse:
-    """Build, grade and record the session's course in the empty ``folder`` (module docstring)."""
+def build(folder: Path, first_run_done: Callable[[], None] = lambda: None) -> GradedCourse:
+    """Build, grade and record the session's course in the empty ``folder`` (module docstring);
+    call ``first_run_done`` as soon as the one autograde run has ended."""
     root, records = folder / "course", folder / "records"
     root.mkdir()
     records.mkdir()
@@ -344,6 +357,7 @@ def build(folder: Path) -> GradedCourse:
         before = file_digests(root)
         grader_commands(course, ("autograde", "--jobs", str(JOBS), "--quiet", *LIMITS))
         after = file_digests(root)
+    first_run_done()
     first = autograded_scores(course)
     half = len(FEEDBACK) // 2
     grader_commands(  # they only read what grading wrote
@@ -389,6 +403,7 @@ class SharedBuild:
         self.failed = shared / "graded-course.failed"
         self.lock = shared / "graded-course.lock"
         self.log = shared / "graded-course.log"
+        self.first_run_marker = shared / "graded-course.first-run"
 
     def start(self) -> subprocess.Popen | None:
         """Start building in the background; None when it is built or being built already."""
@@ -416,9 +431,10 @@ class SharedBuild:
     def build_here(self) -> None:
         """Build in this process; record the error if it fails."""
         shutil.rmtree(self.folder, ignore_errors=True)  # what a killed build left
+        self.first_run_marker.unlink(missing_ok=True)
         self.folder.mkdir()
         try:
-            self.manifest.write_text(build(self.folder).to_json())
+            self.manifest.write_text(build(self.folder, self.first_run_marker.touch).to_json())
         except BaseException:
             self.failed.write_text(traceback.format_exc())
             raise
@@ -433,6 +449,25 @@ class SharedBuild:
         if self.failed.exists():
             raise RuntimeError(f"the graded course could not be built:\n{self.failed.read_text()}")
         return GradedCourse.from_json(self.manifest.read_text())
+
+    def first_run(self) -> FirstRun:
+        """The course as soon as its one autograde run has ended: wait for that while a build
+        is at work, else (nobody builds, or the build has ended) as :meth:`result`."""
+        while not self.first_run_marker.exists():
+            if self.manifest.exists() or self.failed.exists() or not self._being_built():
+                course = self.result()
+                return FirstRun(course.root, course.records)
+            time.sleep(0.5)
+        return FirstRun(self.folder / "course", self.folder / "records")
+
+    def _being_built(self) -> bool:
+        """Whether a process holds the build's lock."""
+        with open(self.lock, "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            return False  # released when the file closes
 
 
 if __name__ == "__main__":  # SharedBuild.start's background process

@@ -32,7 +32,7 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
-from graded_course import GRADEBOOK, RELEASED_GRADEBOOK, SLOW_STUDENT, GradedCourse
+from graded_course import GRADEBOOK, RELEASED_GRADEBOOK, SLOW_STUDENT, FirstRun
 from graded_course import LIMITS as GRADED_LIMITS
 from nbformat.v4 import new_notebook
 from sqlalchemy import create_engine, text
@@ -235,17 +235,17 @@ def environment() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def template(
-    tmp_path_factory: pytest.TempPathFactory, environment: None, graded_course: GradedCourse
+    tmp_path_factory: pytest.TempPathFactory, environment: None, first_run: FirstRun
 ) -> Path:
     """The session's graded course before grading, for the class of this module: its
     configuration, notebooks, grading secret and gradebook as release left them, the class
     submitted, nothing graded."""
-    graded = graded_course.root
+    graded = first_run.root
     root = tmp_path_factory.mktemp("template") / "course"
     root.mkdir()
     for name in (CONFIG_FILE, SECRET_FILE):
         shutil.copy(graded / name, root / name)
-    shutil.copy(graded_course.records / RELEASED_GRADEBOOK, root / GRADEBOOK)
+    shutil.copy(first_run.records / RELEASED_GRADEBOOK, root / GRADEBOOK)
     for folder in ("solutions", "lectures"):
         shutil.copytree(graded / folder, root / folder)
     for student, assignment in CLASS:
@@ -287,9 +287,9 @@ def graded_state(root: Path, submissions: set[tuple[str, str]]) -> dict[str, obj
 
 
 @pytest.fixture(scope="module")
-def local_run(graded_course: GradedCourse) -> dict[str, object]:
+def local_run(first_run: FirstRun) -> dict[str, object]:
     """The class as the session's one local ``autograde --jobs 2`` run graded it."""
-    return graded_state(graded_course.root, set(CLASS))
+    return graded_state(first_run.root, set(CLASS))
 
 
 @dataclass
@@ -342,14 +342,14 @@ def grading_processes(worker: psutil.Process) -> list[psutil.Process]:
 
 @pytest.mark.slow
 def test_a_worker_killed_mid_submission_loses_nothing(
-    cluster: Cluster, template: Path, graded_course: GradedCourse
+    cluster: Cluster, template: Path, first_run: FirstRun
 ) -> None:
     root = shutil.copytree(template, cluster.folder / "course")
     for folder in (root / "submitted").iterdir():
         if folder.name not in KILL_RUN:
             shutil.rmtree(folder)
     slow = Path("submitted", SLOW, ASSIGNMENT)
-    shutil.copytree(graded_course.root / slow, root / slow)
+    shutil.copytree(first_run.root / slow, root / slow)
     run = subprocess.Popen(
         [sys.executable, "-m", "grader", "--course", str(root), "autograde", "--quiet"]
         + ["--scheduler", cluster.address, *GRADED_LIMITS],
@@ -381,7 +381,7 @@ def test_a_worker_killed_mid_submission_loses_nothing(
     assert alive == [], "the grading processes of the killed worker survived it"
     assert f"autograde: {len(students) - 1} graded, 1 failed (score 0), 0 not graded" in output
     state = graded_state(root, {(student, ASSIGNMENT) for student in students})
-    expected = graded_state(graded_course.root, {(s, ASSIGNMENT) for s in students})["scores"]
+    expected = graded_state(first_run.root, {(s, ASSIGNMENT) for s in students})["scores"]
     assert state["scores"] == expected
     # One submission row per student and one grade row per cell: each saved exactly once.
     engine = create_engine(Course(root).resolved_db_url)
