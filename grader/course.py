@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import glob
 import math
 import os
 import sys
@@ -17,7 +15,7 @@ from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 from nbgrader.apps.baseapp import NbGrader
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.utils import capture_log
+from nbgrader.utils import capture_log, find_all_files
 from sqlalchemy.engine import make_url
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
@@ -53,32 +51,6 @@ def with_driver(db_url: str) -> str:
     if url.drivername != "postgresql":
         return db_url
     return url.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
-
-
-def find_all_files(path: str, exclude: list[str]) -> list[str]:
-    """nbgrader's ``find_all_files(path, exclude)``: the same files in the same order, each
-    directory globbed once per pattern of ``exclude`` instead of once per file and pattern
-    (nbgrader's ``is_ignored``)."""
-
-    @functools.cache
-    def ignored_in(directory: str) -> frozenset[str]:
-        """The paths in ``directory`` that a pattern of ``exclude`` names (glob's matches)."""
-        return frozenset(
-            path for expr in exclude for path in glob.glob(os.path.join(directory, expr))
-        )
-
-    files: list[str] = []
-    to_skip: set[str] = set()
-    for dirname, dirnames, filenames in os.walk(path):
-        if dirname in ignored_in(os.path.dirname(dirname)) or dirname in to_skip:
-            to_skip.update(os.path.join(dirname, x) for x in dirnames)
-            continue
-        files += [
-            fullpath
-            for filename in filenames
-            if (fullpath := os.path.join(dirname, filename)) not in ignored_in(dirname)
-        ]
-    return files
 
 
 @dataclass(frozen=True)

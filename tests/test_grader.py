@@ -35,7 +35,6 @@ from grader.course import (
     Course,
     GraderError,
     check_result,
-    find_all_files,
     select,
     with_driver,
 )
@@ -135,10 +134,6 @@ def test_course_files_are_those_nbgrader_finds(course: Course, tmp_path: Path) -
     for name in kept + left_out:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(name)
-    ignore = course.coursedir().ignore
-    assert sorted(find_all_files(str(folder), ignore)) == sorted(str(folder / n) for n in kept)
-    for path in (folder, folder / "feedback", REPO / "grader", tmp_path / "missing"):
-        assert find_all_files(str(path), ignore) == utils.find_all_files(str(path), ignore)
     assert sorted(course.files(folder)) == sorted(Path(n) for n in kept)
 
 
