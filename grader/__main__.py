@@ -196,8 +196,8 @@ def run_worker(course: Course, args: argparse.Namespace) -> int:
 
 
 def run_feedback(course: Course, args: argparse.Namespace) -> int:
-    """``feedback [ASSIGNMENT...]``."""
-    pages = feedback(course, args.assignments)
+    """``feedback [ASSIGNMENT...] [--student ID...]``."""
+    pages = feedback(course, args.assignments, args.student)
     print(f"feedback: {len(pages)} page(s) in {_relative(course, course.directory('feedback'))}/")
     return 0
 
@@ -371,7 +371,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("--name", help="the worker's name on the scheduler's dashboard")
 
-    add_assignments(command("feedback", run_feedback, "write HTML feedback into feedback/"))
+    sub = command("feedback", run_feedback, "write HTML feedback into feedback/")
+    add_assignments(sub)
+    sub.add_argument(
+        "--student", action="extend", nargs="+", metavar="ID", help="only these students' pages"
+    )
 
     sub = command("export", run_export, "write the grades CSV and a PNG of scores per exercise")
     sub.add_argument("--to", type=Path, help="CSV file (default: grades.csv in the course)")

@@ -143,9 +143,12 @@ def not_graded(course: Course, submissions: Iterable[Submission]) -> list[Submis
     return [s for s in submissions if not is_graded(course, s)]
 
 
-def require_graded(course: Course, assignments: list[str] | None = None) -> None:
-    """Raise GraderError naming the submissions of ``assignments`` (default all) not graded."""
-    submitted = find_submissions(course)
+def require_graded(
+    course: Course, assignments: list[str] | None = None, students: list[str] | None = None
+) -> None:
+    """Raise GraderError naming the submissions of ``assignments`` by ``students`` (default all)
+    not graded."""
+    submitted = find_submissions(course, students=students)
     wanted = [s for s in submitted if assignments is None or s.assignment in assignments]
     missing = [str(s) for s in not_graded(course, wanted)]
     if missing:

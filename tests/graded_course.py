@@ -15,7 +15,8 @@ notebooks, releases every assignment and submits:
   while it grades).
 
 It grades them all in ONE ``python -m grader autograde --jobs 2`` run, with the limits of
-:data:`LIMITS`, then writes the feedback of the assignments the tests read, exports the grades,
+:data:`LIMITS`, then writes the feedback pages the tests read (every student of
+:data:`E2E_ASSIGNMENT`, each case of the corpus: :func:`feedback_commands`), exports the grades,
 writes the report of notebook 04, and grades three students of notebook 01 again, one at a time
 (:data:`REGRADED`). What the tests compare with what came later is kept in a
 :class:`GradedCourse`: the scores of the first run, the grades CSV and one autograded notebook
@@ -67,8 +68,6 @@ SLOW_STUDENT = "slow"
 E2E_ASSIGNMENT = "01_derivatives"
 #: The end-to-end students graded again, one at a time, after the first run.
 REGRADED = ("correct", "wrong", "shape-a")
-#: The assignments whose feedback the tests read (the corpus's and the end-to-end students').
-FEEDBACK = ("01_derivatives", "02_gradient_descent", "03_softmax", "04_backprop")
 #: What a student of the end-to-end notebook warns while a test calls the answer.
 STUDENT_WARNING = "a warning raised by the student's code"
 #: The course's gradebook file (nbgrader's default URL, in the course root).
@@ -202,6 +201,16 @@ def _submit(course: Course, assignment: str, student: str, submission: Submitted
     else:
         case, notebooks = submission
         write(case, notebooks, folder)
+
+
+def feedback_commands() -> list[tuple[str, ...]]:
+    """The ``feedback`` commands that write the pages the tests read, and only those (a page
+    costs about half a CPU-second): every student of :data:`E2E_ASSIGNMENT`, and each case of
+    the corpus in the other assignments (``--student``)."""
+    cases = [case for case in CASES if case.assignment != E2E_ASSIGNMENT]
+    others = sorted({case.assignment for case in cases})
+    students = sorted({case.name for case in cases})
+    return [("feedback", E2E_ASSIGNMENT), ("feedback", *others, "--student", *students)]
 
 
 def file_digests(root: Path) -> dict[str, str]:
@@ -359,11 +368,9 @@ def build(folder: Path, first_run_done: Callable[[], None] = lambda: None) -> Gr
         after = file_digests(root)
     first_run_done()
     first = autograded_scores(course)
-    half = len(FEEDBACK) // 2
     grader_commands(  # they only read what grading wrote
         course,
-        ("feedback", *FEEDBACK[:half]),
-        ("feedback", *FEEDBACK[half:]),
+        *feedback_commands(),
         ("export", "--to", str(records / FIRST_CSV), "--plot", str(records / FIRST_PLOT)),
         ("report", CLASS_ASSIGNMENT),
     )

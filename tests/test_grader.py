@@ -228,6 +228,11 @@ def test_a_submission_is_graded_while_its_record_matches_its_files(course: Cours
     install(staged, course, ann)
     assert is_graded(course, ann) and not_graded(course, [ann, bob]) == [bob]
     require_graded(course, ["b"])  # no submission of b
+    require_graded(course, students=["ann"])  # feedback --student ann: bob's does not matter
+    with pytest.raises(GraderError, match=r"1 submission\(s\) not graded.*bob/a"):
+        require_graded(course, ["a"], ["ann", "bob"])
+    with pytest.raises(GraderError, match=r"unknown student\(s\) cy; available: ann, bob"):
+        require_graded(course, students=["cy"])
     # Grading again replaces the folder whole; a changed submission needs grading again.
     staged = staging_folder(course, ann)
     write_record(staged, digest, [])

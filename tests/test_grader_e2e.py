@@ -28,6 +28,7 @@ from graded_course import (
     REGRADED_CSV,
     SHAPE_BUG_BEFORE,
     GradedCourse,
+    feedback_commands,
 )
 from html_text import page_text
 
@@ -209,6 +210,22 @@ def test_feedback_shows_failures_but_no_hidden_test(graded_course: GradedCourse)
     failed = recorded(graded_course, "wrong", graded_course.end_to_end.wrong_test)
     assert failed.score == 0 and failed.message
     assert failed.message.splitlines()[0] in page_text(feedback_page(graded_course, "wrong"))
+
+
+def test_feedback_for_chosen_students_writes_their_pages_only(
+    graded_course: GradedCourse,
+) -> None:
+    """``feedback ... --student ID...`` (the graded course's second feedback command) wrote a page
+    for each student named who submitted the assignment, and none for the others."""
+    (command,) = [c for c in feedback_commands() if "--student" in c]
+    at = command.index("--student")
+    assignments, students = command[1:at], set(command[at + 1 :])
+    feedback = graded_course.root / "feedback"
+    for assignment in assignments:
+        submitted = set(graded_course.submitted[assignment])
+        assert submitted - students, f"every student of {assignment} was asked for"
+        pages = {p.parts[-3] for p in feedback.glob(f"*/{assignment}/{assignment}.html")}
+        assert pages == submitted & students, assignment
 
 
 def test_export_writes_grades_and_histogram(graded_course: GradedCourse) -> None:
