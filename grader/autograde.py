@@ -160,7 +160,9 @@ def autograde(
             yield submission, task
 
     if scheduler is None:
-        results = _grade_here(GradingProcesses(course, assignments), tasks(), jobs)
+        processes = GradingProcesses(course, assignments)
+        processes.warm_up()
+        results = _grade_here(processes, tasks(), jobs)
     else:
         from grader.cluster import grade_on_cluster  # Dask's import only where it is used
 

@@ -22,11 +22,15 @@ name another cell bound (``history.append(...)``). So the course's cells draw ra
 from their own ``rng`` (``tests/test_notebooks.py`` forbids seeding numpy's), demos change only
 what they bind, and tests never rely on a demo (``python -m grader check`` grades the solution
 with the demos skipped).
+
+Both analyses are cached by the cell's text: :mod:`grader.preload` fills the cache with the
+instructor's cells once, before the grading processes fork.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import symtable
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -138,6 +142,7 @@ def _python(source: str) -> ast.Module | None:
     return tree
 
 
+@functools.lru_cache(maxsize=4096)
 def binds(source: str) -> frozenset[str]:
     """The global names a cell may bind (:data:`ANY` for ``import *`` or code not analysable)."""
     tree = _python(source)
@@ -221,6 +226,7 @@ def _flow(statements: list[ast.stmt], bound: set[str]) -> tuple[set[str], set[st
     return names, bound
 
 
+@functools.lru_cache(maxsize=4096)
 def reads(source: str) -> frozenset[str]:
     """The global names a cell may read from earlier cells (:data:`ANY` when not analysable):
     those it may read before its own statements have surely bound them."""

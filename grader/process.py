@@ -41,6 +41,9 @@ from grader.worker import grade
 
 #: Seconds a grading process may take to exit after sending its result.
 _EXIT_GRACE = 10.0
+#: The environment variable that names to the forkserver, as it starts, the source and release
+#: notebooks of the assignments it grades (:mod:`grader.preload` analyses their cells once).
+NOTEBOOKS_ENV = "CHAINRULE_GRADED_NOTEBOOKS"
 
 
 def setup_modules(course: Course, assignments: Iterable[str]) -> list[str]:
@@ -110,16 +113,34 @@ class GradingProcesses:
     modules of ``assignments`` imported once by the forkserver."""
 
     def __init__(self, course: Course, assignments: Iterable[str]) -> None:
+        names = sorted(set(assignments))
         self.course = course
-        self.context = _context(setup_modules(course, assignments))
+        self.context = _context(setup_modules(course, names))
+        self._notebooks = [
+            path
+            for name in names
+            for step in ("source", "release")
+            for path in course.notebook_paths(step, name)
+        ]
         self._running: set[int] = set()
         self._lock = threading.Lock()
         self._stopped = False
 
     def warm_up(self) -> None:
-        """Start the forkserver now rather than with the first task."""
-        if self.context.get_start_method() == "forkserver":
+        """Start the forkserver now rather than with the first task, naming it the notebooks of
+        the assignments (:data:`NOTEBOOKS_ENV`, for :mod:`grader.preload`) while it starts. A
+        forkserver already running (started by an earlier instance in this process) is kept."""
+        if self.context.get_start_method() != "forkserver":
+            return
+        before = os.environ.get(NOTEBOOKS_ENV)
+        os.environ[NOTEBOOKS_ENV] = os.pathsep.join(str(p.resolve()) for p in self._notebooks)
+        try:
             forkserver.ensure_running()
+        finally:
+            if before is None:
+                del os.environ[NOTEBOOKS_ENV]
+            else:
+                os.environ[NOTEBOOKS_ENV] = before
 
     def stop(self) -> None:
         """Kill every grading process at work; tasks given afterwards are not graded."""

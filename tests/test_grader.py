@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import os
 import re
 import shutil
 import subprocess
@@ -24,7 +25,7 @@ from nbgrader import utils
 from threadpoolctl import threadpool_info
 
 import grader.__main__ as grader_main
-from grader import execute, kernel_setup, phases, preload, preprocessors, worker
+from grader import demos, execute, kernel_setup, phases, preload, preprocessors, worker
 from grader.__main__ import _size, main
 from grader.autograde import Outcome
 from grader.cells import grade_id_of
@@ -68,6 +69,7 @@ from grader.submissions import (
     write_record,
 )
 from grader.tasks import TaskMaker
+from grader.trusted.notebook import plan, read_source
 from grader.trusted.proxy import SandboxError
 from grader.trusted.recheck import TestVerdict
 from grader.worker import explain_failure, submission_problem, unreadable_reason
@@ -709,6 +711,71 @@ def test_the_forkserver_makes_the_validators_grading_uses(monkeypatch: pytest.Mo
     assert made and set(nbformat.validator.validators) == made
     version = MetadataValidator.schema_version
     assert MetadataValidator().schema_validator() is preprocessors._SCHEMA_VALIDATORS[version]
+
+
+def test_a_plan_after_the_preload_analyses_no_cell_of_the_instructor() -> None:
+    """Once the source and release notebooks' cells are analysed, planning the solution and the
+    blank release analyses nothing more: every cell they run has the instructor's text."""
+    paths = [REPO / step / ASSIGNMENT / f"{ASSIGNMENT}.ipynb" for step in ("solutions", "lectures")]
+    demos.binds.cache_clear()
+    demos.reads.cache_clear()
+    preload.analyse_cells([*paths, REPO / "nowhere.ipynb"])  # a missing notebook is skipped
+    analysed = demos.binds.cache_info().misses + demos.reads.cache_info().misses
+    assert analysed > 0
+    source = read_source(paths[0])
+    for path in paths:
+        assert plan(source, nbformat.read(path, 4).cells)
+    assert demos.binds.cache_info().misses + demos.reads.cache_info().misses == analysed
+
+
+PROBE = """
+import os
+from grader import demos
+from grader.process import NOTEBOOKS_ENV
+
+def report(conn):
+    conn.send((demos.reads.cache_info().currsize, NOTEBOOKS_ENV in os.environ))
+"""
+FORK = """
+import os, sys
+from pathlib import Path
+import probe
+from grader.course import Course
+from grader.process import NOTEBOOKS_ENV, GradingProcesses
+
+processes = GradingProcesses(Course(Path(sys.argv[1])), [sys.argv[2]])
+processes.warm_up()
+assert NOTEBOOKS_ENV not in os.environ
+receiver, sender = processes.context.Pipe(duplex=False)
+child = processes.context.Process(target=probe.report, args=(sender,))
+child.start()
+print(receiver.recv())
+child.join()
+"""
+
+
+@pytest.mark.slow
+def test_grading_processes_fork_with_the_cells_analysed_and_no_course_path(
+    tmp_path: Path,
+) -> None:
+    """The forkserver learns the notebooks from the environment while it starts; what it forks
+    has their cells analysed, and neither it nor the coordinator keeps the variable."""
+    (tmp_path / "probe.py").write_text(PROBE)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
+    run = subprocess.run(
+        [sys.executable, "-c", FORK, str(REPO), ASSIGNMENT],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    cells = {
+        c.source
+        for step in ("solutions", "lectures")
+        for c in nbformat.read(REPO / step / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4).cells
+        if c.cell_type == "code"
+    }
+    assert run.stdout.strip() == f"({len(cells)}, False)"
 
 
 def test_a_grading_process_computes_on_one_blas_thread() -> None:
