@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -17,11 +18,13 @@ from collections import Counter
 from pathlib import Path
 
 import nbformat
+import nbgrader.api
 import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from nbgrader import preprocessors as nbgrader_preprocessors
 from nbgrader import utils
+from nbgrader.api import Gradebook
 from threadpoolctl import threadpool_info
 
 import grader.__main__ as grader_main
@@ -776,6 +779,35 @@ def test_grading_processes_fork_with_the_cells_analysed_and_no_course_path(
         if c.cell_type == "code"
     }
     assert run.stdout.strip() == f"({len(cells)}, False)"
+
+
+def test_a_grading_process_opens_one_engine_per_gradebook(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After share_gradebook_engines (a grading process's first step), every nbgrader Gradebook
+    of a database uses the same engine, also nested and after another one closed."""
+    monkeypatch.setattr(nbgrader.api, "create_engine", nbgrader.api.create_engine)  # restored
+    worker.share_gradebook_engines()
+    with sqlite3.connect(tmp_path / "a.db") as made:  # a versioned database: no alembic run
+        made.execute("CREATE TABLE alembic_version (version_num VARCHAR(32))")
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    with Gradebook(url) as outer:
+        with Gradebook(url) as inner:
+            assert inner.engine is outer.engine
+            inner.add_student("ann")
+        assert [s.id for s in outer.students] == ["ann"]  # the inner one disposed the engine
+        outer.add_student("bo")
+        engine = outer.engine
+    with Gradebook(url) as again:
+        assert again.engine is engine
+        assert sorted(s.id for s in again.students) == ["ann", "bo"]
+        again.remove_student("bo")
+    shutil.copy(tmp_path / "a.db", tmp_path / "b.db")
+    with Gradebook(f"sqlite:///{tmp_path / 'b.db'}") as other:
+        other.add_student("cy")
+        assert other.engine is not engine
+    with Gradebook(url) as first:
+        assert [s.id for s in first.students] == ["ann"]
 
 
 def test_a_grading_process_computes_on_one_blas_thread() -> None:
