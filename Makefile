@@ -40,9 +40,13 @@ lab: $(STAMP) $(LAB_SETTINGS)
 	$(BIN)/python -m grader lab-copy --to $(WORK)
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(WORK) --port=$(PORT) $(ALLOW_ROOT) $(LAB_ARGS)
 
-## test: set up .venv if needed, then run the whole test suite, one test file per core (at most 4)
+## test: set up .venv if needed, then run the whole test suite, one test file per core (at most 4).
+## Python keeps its bytecode caches (__pycache__/, git-ignored) even where the environment sets
+## PYTHONDONTWRITEBYTECODE: without them every pytest process rewrites and compiles the test
+## modules again, and every grading sandbox and `python -m grader` process compiles the course's
+## modules again (tens of CPU-seconds a run).
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check chainrule grader benchmarks tests
