@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
+import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import nbgrader
 from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 from nbgrader.apps.baseapp import NbGrader
@@ -51,6 +54,31 @@ def with_driver(db_url: str) -> str:
     if url.drivername != "postgresql":
         return db_url
     return url.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+
+
+@functools.cache
+def alembic_head() -> str:
+    """The newest revision of nbgrader's gradebook schema, read by alembic in this process."""
+    from alembic.script import ScriptDirectory  # only where a gradebook is made
+
+    return str(ScriptDirectory(str(Path(nbgrader.__file__).parent / "alembic")).get_current_head())
+
+
+def version_new_gradebook(db_url: str) -> None:
+    """Give a new SQLite gradebook the ``alembic_version`` table nbgrader's ``Gradebook`` gives
+    a new database, holding :func:`alembic_head`. nbgrader finds it by running the ``alembic``
+    command, which imports nbgrader again (several CPU-seconds); it then makes its tables in the
+    versioned file as usual. Other databases, and a file that exists, are left to nbgrader."""
+    url = make_url(db_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    path = Path(url.database)
+    if path.exists() or not path.parent.is_dir():
+        return
+    with sqlite3.connect(path) as database:
+        database.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+        database.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (alembic_head(),))
+    database.close()
 
 
 @dataclass(frozen=True)
@@ -97,8 +125,11 @@ class Course:
         return CourseDirectory(config=self.config())
 
     def api(self) -> NbGraderAPI:
-        """nbgrader's high-level API over this course."""
-        return NbGraderAPI(config=self.config())
+        """nbgrader's high-level API over this course (a new SQLite gradebook versioned first:
+        :func:`version_new_gradebook`)."""
+        config = self.config()
+        version_new_gradebook(CourseDirectory(config=config).db_url)
+        return NbGraderAPI(config=config)
 
     @property
     def resolved_db_url(self) -> str:
@@ -107,8 +138,10 @@ class Course:
 
     @contextmanager
     def gradebook(self) -> Iterator[Gradebook]:
-        """Open the gradebook (closed on exit)."""
+        """Open the gradebook (closed on exit; a new SQLite one versioned first:
+        :func:`version_new_gradebook`)."""
         coursedir = self.coursedir()
+        version_new_gradebook(coursedir.db_url)
         with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
             yield gradebook
 

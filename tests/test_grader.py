@@ -21,6 +21,7 @@ import nbformat
 import nbgrader.api
 import psutil
 import pytest
+import sqlalchemy
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from nbgrader import preprocessors as nbgrader_preprocessors
 from nbgrader import utils
@@ -38,6 +39,7 @@ from grader.course import (
     CONFIG_FILE,
     Course,
     GraderError,
+    alembic_head,
     check_result,
     select,
     with_driver,
@@ -808,6 +810,29 @@ def test_a_grading_process_opens_one_engine_per_gradebook(
         assert other.engine is not engine
     with Gradebook(url) as first:
         assert [s.id for s in first.students] == ["ann"]
+
+
+def test_a_new_gradebook_is_versioned_without_running_alembic(
+    course: Course, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse() -> str:
+        raise AssertionError("nbgrader ran the alembic command")
+
+    monkeypatch.setattr(nbgrader.api, "get_alembic_version", refuse)
+    with course.gradebook() as gradebook:
+        assert gradebook.assignments == []  # nbgrader made its tables
+        versions = gradebook.db.execute(sqlalchemy.text("SELECT * FROM alembic_version")).all()
+    assert versions == [(alembic_head(),)]
+    course.api()  # an existing gradebook is left alone
+    with course.gradebook() as gradebook:
+        assert (
+            gradebook.db.execute(sqlalchemy.text("SELECT * FROM alembic_version")).all() == versions
+        )
+
+
+@pytest.mark.slow
+def test_the_alembic_head_is_the_version_nbgrader_writes() -> None:
+    assert alembic_head() == nbgrader.api.get_alembic_version()
 
 
 def test_a_grading_process_computes_on_one_blas_thread() -> None:
