@@ -281,7 +281,7 @@ def template(
             graded / "submitted" / student / assignment,
             root / "submitted" / student / assignment,
         )
-    assert len(CLASS) == len(CLUSTER_CASES) + 2  # each case a case of every path
+    assert len(CLASS) == len(CLUSTER_CASES) + 2  # every name of CLUSTER_CASES is a case
     return root
 
 
@@ -322,6 +322,8 @@ def local_run(first_run: FirstRun) -> dict[str, object]:
 
 @dataclass
 class Cluster:
+    """A Dask scheduler on 127.0.0.1 (its ``address``) and its two grading workers."""
+
     address: str
     workers: list[subprocess.Popen]
     """The two workers, restarted in place when one has ended."""
