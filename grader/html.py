@@ -44,12 +44,15 @@ CELL_TIMEOUT = 600
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 #: MathJax's folder next to the pages, and the configuration the pages load: nbconvert's own
-#: (in the page) plus ``local/chainrule``, which selects the fonts that are shipped.
+#: (in the page) plus ``local/chainrule``, which selects the fonts that are shipped and turns
+#: off the "fast preview" (a rough rendering of every formula typeset again at once: a third
+#: of the page's typesetting work, for a picture shown a moment earlier).
 MATHJAX_DIR = "mathjax"
 MATHJAX_URL = f"{MATHJAX_DIR}/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe,local/chainrule"
 MATHJAX_LOCAL_CONFIG = """\
 MathJax.Hub.Config({"HTML-CSS": {availableFonts: [], imageFont: null, preferredFont: null,
-                                 webFont: "STIX-Web"}});
+                                 webFont: "STIX-Web"},
+                    "fast-preview": {disabled: true}});
 MathJax.Ajax.loadComplete("[MathJax]/config/local/chainrule.js");
 """
 

@@ -6,10 +6,9 @@ coordinator refuses to save, and the local path, which never imports Dask.
 
 End to end (slow): a real ``dask scheduler`` on 127.0.0.1 and two one-thread workers, one
 ``python -m grader worker`` and one ``dask worker --no-nanny --preload grader.cluster``, each
-in a copy of the course without gradebook or submissions, grade a class of 30 (the solution
-and the blank release of 03_softmax, and the hostile corpus of tests/submissions/corpus.py but
-its ``SANDBOX_ONLY`` cases, whose defence lives wholly in the sandbox a worker runs as the
-local path does) to the same scores, autograded notebooks and records as the test session's
+in a copy of the course without gradebook or submissions (one scheduler and its two workers
+for the module, a worker a test killed started again before the next test), grade a class of
+12 (:data:`CLASS`) to the same scores, autograded notebooks and records as the test session's
 one local ``--jobs 2`` run (tests/graded_course.py) gave them; a run in which one worker is
 SIGKILLed mid-submission still grades every submission exactly once; and a worker whose
 course differs refuses every task, so nothing is scored.
@@ -53,10 +52,39 @@ from grader.submissions import RECORD_NAME, GradedTest, Submission
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "03_softmax"
+#: The corpus's cases (tests/submissions/corpus.py) the cluster grades. A worker grades with
+#: the very function ``--jobs`` runs (grader/worker.py, in a process of grader/process.py) from
+#: the same task bytes (grader/tasks.py), and the coordinator saves its result with the same
+#: code (grader/results.py): what differs is the transport of tasks and results, and the
+#: machine around the grading process (the worker's own copy of the course, without gradebook
+#: or submissions, the Dask worker as its parent, the scheduler listening on 127.0.0.1). So the
+#: cluster grades the cases that reach beyond the grading process (``leak-probe``,
+#: ``steal-via-chainrule-file``: the files near it; ``write-gradebook-and-records``: the
+#: gradebooks and records it can find; ``kill-the-grader``: its parents; ``network``: what
+#: listens on 127.0.0.1), the failed ones (their reason travels in the result instead of
+#: scores; ``wrong-file-name``'s file name has a space and parentheses) and ``in-place``, of
+#: another assignment (a worker's grading processes serve every assignment of its course).
+#: The other cases are defended wholly by the grading function, on the same task bytes
+#: whatever the path (the trusted re-check, nbgrader's cell overwriting, the sandbox's restarts
+#: and limits, the output's truncation): tests/test_hostile_submissions.py grades them all.
+CLUSTER_CASES = frozenset(
+    {
+        "leak-probe",
+        "steal-via-chainrule-file",
+        "write-gradebook-and-records",
+        "kill-the-grader",
+        "network",
+        "not-json",
+        "not-a-notebook",
+        "empty-file",
+        "wrong-file-name",
+        "in-place",
+    }
+)
 #: The class graded on the cluster: (student, assignment) of the session's graded course, the
-#: corpus's cases of every outcome (graded, failed, unreadable, a time limit, a dead sandbox).
+#: solution, the blank release and :data:`CLUSTER_CASES`.
 CLASS = (
-    *((case.name, case.assignment) for case in EVERY_PATH),
+    *((case.name, case.assignment) for case in EVERY_PATH if case.name in CLUSTER_CASES),
     (SOLUTION, ASSIGNMENT),
     (BLANK, ASSIGNMENT),
 )
@@ -253,7 +281,7 @@ def template(
             graded / "submitted" / student / assignment,
             root / "submitted" / student / assignment,
         )
-    assert len(CLASS) >= 30
+    assert len(CLASS) == len(CLUSTER_CASES) + 2  # every name of CLUSTER_CASES is a case
     return root
 
 
@@ -294,37 +322,51 @@ def local_run(first_run: FirstRun) -> dict[str, object]:
 
 @dataclass
 class Cluster:
+    """A Dask scheduler on 127.0.0.1 (its ``address``) and its two grading workers."""
+
     address: str
     workers: list[subprocess.Popen]
-    folder: Path
+    """The two workers, restarted in place when one has ended."""
+    courses: list[Path]
+    """Each worker's copy of the course."""
+
+    def start_worker(self, n: int) -> subprocess.Popen:
+        """Start worker ``n``: ``python -m grader worker``, or the Dask CLI for worker 1."""
+        return loopback.start_worker(self.address, self.courses[n], f"w{n}", dask_cli=n == 1)
+
+
+@pytest.fixture(scope="module")
+def loopback_cluster(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A scheduler and two one-thread workers, each in a copy of the course for workers, for
+    the tests of this module (each starts Dask, nbgrader and a forkserver: seconds of CPU)."""
+    folder = tmp_path_factory.mktemp("cluster")
+    with loopback.scheduler(folder) as address:
+        courses = [loopback.worker_copy(Course(template), folder / f"w{n}") for n in range(2)]
+        cluster = Cluster(address, [], courses)
+        try:
+            cluster.workers += [cluster.start_worker(n) for n in range(2)]
+            yield cluster
+        finally:
+            for worker in cluster.workers:
+                loopback.stop(worker)
 
 
 @pytest.fixture
-def cluster(template: Path, tmp_path: Path) -> Iterator[Cluster]:
-    """A scheduler and two one-thread workers, each in a copy of the course for workers."""
-    with loopback.scheduler(tmp_path) as address:
-        workers = [
-            loopback.start_worker(
-                address,
-                loopback.worker_copy(Course(template), tmp_path / f"w{n}"),
-                f"w{n}",
-                dask_cli=n == 1,
-            )
-            for n in range(2)
-        ]
-        try:
-            loopback.wait_for_workers(address, 2)
-            yield Cluster(address, workers, tmp_path)
-        finally:
-            for worker in workers:
-                loopback.stop(worker)
+def cluster(loopback_cluster: Cluster) -> Cluster:
+    """The module's cluster with both workers at work: a worker that has ended (a test killed
+    it) is started again, so no test depends on what another did to it."""
+    for n, worker in enumerate(loopback_cluster.workers):
+        if worker.poll() is not None:
+            loopback_cluster.workers[n] = loopback_cluster.start_worker(n)
+    loopback.wait_for_workers(loopback_cluster.address, 2)
+    return loopback_cluster
 
 
 @pytest.mark.slow
 def test_the_cluster_grades_the_class_as_the_local_run_does(
-    cluster: Cluster, template: Path, local_run: dict[str, object]
+    cluster: Cluster, template: Path, local_run: dict[str, object], tmp_path: Path
 ) -> None:
-    root = shutil.copytree(template, cluster.folder / "course")
+    root = shutil.copytree(template, tmp_path / "course")
     command = ["--course", str(root), "autograde", "--quiet", "--scheduler", cluster.address]
     assert main([*command, *GRADED_LIMITS]) == 0
     state = graded_state(root, set(CLASS))
@@ -342,14 +384,13 @@ def grading_processes(worker: psutil.Process) -> list[psutil.Process]:
 
 @pytest.mark.slow
 def test_a_worker_killed_mid_submission_loses_nothing(
-    cluster: Cluster, template: Path, first_run: FirstRun
+    cluster: Cluster, template: Path, first_run: FirstRun, tmp_path: Path
 ) -> None:
-    root = shutil.copytree(template, cluster.folder / "course")
-    for folder in (root / "submitted").iterdir():
-        if folder.name not in KILL_RUN:
-            shutil.rmtree(folder)
-    slow = Path("submitted", SLOW, ASSIGNMENT)
-    shutil.copytree(first_run.root / slow, root / slow)
+    root = shutil.copytree(template, tmp_path / "course")
+    shutil.rmtree(root / "submitted")
+    for student in (*KILL_RUN, SLOW):
+        submitted = Path("submitted", student, ASSIGNMENT)
+        shutil.copytree(first_run.root / submitted, root / submitted)
     run = subprocess.Popen(
         [sys.executable, "-m", "grader", "--course", str(root), "autograde", "--quiet"]
         + ["--scheduler", cluster.address, *GRADED_LIMITS],
