@@ -1,7 +1,9 @@
 """A Jupyter server for the tests: a free loopback port, starting it, waiting until it answers,
-stopping it.
+stopping it; and the command line of a Jupyter tool of this venv without jsonschema's RFC 3987
+grammar (:func:`jupyter_tool`).
 
-Used by ``test_lab.py`` (``make lab``) and ``browser/`` (JupyterLab driven by Chromium).
+Used by ``test_lab.py`` (``make lab``), ``browser/`` (JupyterLab driven by Chromium) and
+``test_student_edition.py`` (``nbgrader validate``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -33,6 +36,17 @@ MAKE_LAB_ARGS = " ".join(
 )
 #: Seconds a server may take to answer its first request (a cold start on a loaded machine).
 START_TIMEOUT = 90
+
+
+def jupyter_tool(module: str) -> list[str]:
+    """The command running ``module``'s ``main()``, the entry point of a console script of this
+    venv (``jupyterlab.labapp``: ``jupyter lab``; ``nbgrader.apps.nbgraderapp``: ``nbgrader``),
+    after ``import grader``, which keeps jsonschema from building its RFC 3987 parser
+    (grader/__init__.py): 2-4 CPU-s in each such process. The tool works the same: jsonschema
+    leaves the "iri" formats unchecked, and none of the documents it validates has one. As with
+    the script, the working directory is not on ``sys.path`` (``-P``)."""
+    code = f"import sys, grader; from {module} import main; sys.exit(main())"
+    return [sys.executable, "-P", "-c", code]
 
 
 def free_port() -> int:

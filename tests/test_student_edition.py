@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+from lab_server import jupyter_tool
 from test_project import conda_bounds
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -163,9 +163,8 @@ def test_the_editions_nbgrader_config_has_no_source_no_gradebook_no_grader(editi
 
 def validate(edition: Path, notebook: Path, *options: str) -> subprocess.CompletedProcess[str]:
     """``nbgrader validate notebook`` run from the edition, with its configuration."""
-    nbgrader = Path(sys.executable).parent / "nbgrader"
     return subprocess.run(
-        [str(nbgrader), "validate", str(notebook), *options],
+        [*jupyter_tool("nbgrader.apps.nbgraderapp"), "validate", str(notebook), *options],
         cwd=edition,
         capture_output=True,
         text=True,

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from answers import answer_exercises
-from lab_server import TOKEN, free_port, serving
+from lab_server import TOKEN, free_port, jupyter_tool, serving
 
 from browser.jupyterlab import Lab, LabServer
 from grader.course import CONFIG_FILE
@@ -51,17 +50,19 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
         solution = REPO / "solutions" / release.relative_to(lectures)
         answer_exercises(release, solution, keep_first=release.stem == VALIDATED)
     port = free_port()
-    command = [
-        str(Path(sys.executable).parent / "jupyter"),
-        "lab",
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={TOKEN}",
-        f"--ServerApp.root_dir={lectures}",
-        "--LabApp.expose_app_in_browser=True",  # lets the tests read the notebook's state
-    ] + (["--allow-root"] if os.geteuid() == 0 else [])
+    command = (
+        jupyter_tool("jupyterlab.labapp")
+        + [
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={TOKEN}",
+            f"--ServerApp.root_dir={lectures}",
+            "--LabApp.expose_app_in_browser=True",  # lets the tests read the notebook's state
+        ]
+        + (["--allow-root"] if os.geteuid() == 0 else [])
+    )
     # The user's own JupyterLab settings and workspaces (theme, keymap, open tabs) stay out, and
     # no "get notified about Jupyter news?" toast covers the notebook.
     news = (

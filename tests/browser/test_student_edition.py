@@ -5,11 +5,12 @@ The edition is published from this working tree into a temporary folder. ``make 
 makes ``.venv/`` with the system's ``python3`` (no site packages of this test run: ``PATH``,
 ``VIRTUAL_ENV`` and ``PYTHONPATH`` of the test run are left out), installing
 ``requirements.txt`` through pip, which takes the wheels from pip's cache and the machine's
-package indexes (about a minute, so the test is ``slow``). Then ``make lab`` serves ``work/``.
-Notebook 02 is answered in ``work/`` beforehand (as a student who has done the work: Run All
-reaches the explorer, Validate passes); ``make lab`` never overwrites it. This is the test that
-moves the learning-rate explorer's slider (and, with ``CHAINRULE_UPDATE_SCREENSHOTS=1``, updates
-its picture in ``docs/``).
+package indexes (about a minute, so the test is ``slow``), without byte-compiling them: the
+modules the lab and its kernels import are compiled, once, when first imported. Then
+``make lab`` serves ``work/``. Notebook 02 is answered in ``work/`` beforehand (as a student
+who has done the work: Run All reaches the explorer, Validate passes); ``make lab`` never
+overwrites it. This is the test that moves the learning-rate explorer's slider (and, with
+``CHAINRULE_UPDATE_SCREENSHOTS=1``, updates its picture in ``docs/``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ ASSIGNMENT = "02_gradient_descent"
 NOTEBOOK = f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
 #: Seconds ``make setup`` may take: pip installs the edition's requirements into a new venv.
 SETUP_TIMEOUT = 600
+#: pip's ``--no-compile`` as ``make setup``'s pip commands read it from the environment: the
+#: packages' modules are byte-compiled when first imported (``outside_environment``) instead of
+#: all at install, two thirds of pip's CPU: the lab and its kernels import a fraction of them.
+NO_BYTECODE_AT_INSTALL = {"PIP_COMPILE": "0"}
 #: What the kernel reports about where its Python and modules come from.
 WHERE = (
     "import sys, importlib.util, chainrule\n"
@@ -51,13 +56,16 @@ WHERE = (
 def outside_environment(tmp_path: Path) -> dict[str, str]:
     """This process's environment without its venv, with a new user's Jupyter settings, and
     without what an outer ``make`` passes to the ones it runs (``make test VENV=...`` would
-    otherwise set up the edition in that venv)."""
+    otherwise set up the edition in that venv). Python writes its bytecode caches, as on a
+    student's machine, even where this run's environment says not to
+    (``PYTHONDONTWRITEBYTECODE``): each module of the edition's venv is compiled once."""
     ours = str(Path(sys.prefix) / "bin")
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "CHAINRULE_DB_URL"}
         and key not in {"MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES", "MAKELEVEL"}
+        and key != "PYTHONDONTWRITEBYTECODE"
     }
     env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != ours)
     env["JUPYTER_CONFIG_DIR"] = str(tmp_path / "jupyter-config")
@@ -74,7 +82,7 @@ def edition(tmp_path: Path) -> Path:
     setup = subprocess.run(
         ["make", "--no-print-directory", "setup", "PYTHON=python3"],
         cwd=edition,
-        env=outside_environment(tmp_path),
+        env={**outside_environment(tmp_path), **NO_BYTECODE_AT_INSTALL},
         capture_output=True,
         text=True,
         timeout=SETUP_TIMEOUT,
