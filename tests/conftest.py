@@ -167,15 +167,35 @@ def shared_folder(factory: pytest.TempPathFactory) -> Path:
 _BUILDER = pytest.StashKey[subprocess.Popen | None]()
 
 
+#: The fixtures of the graded course, in the order their tests run: the first autograde run
+#: ends well before the whole build (feedback, export, report, regrade).
+GRADED = ("first_run", "graded_course")
+
+
+def graded_rank(item: pytest.Item) -> int:
+    """0 for a test that needs no graded course, else 1 + the index in :data:`GRADED` of the
+    last part of the build it waits for."""
+    names = set(getattr(item, "fixturenames", ()))
+    return max((1 + GRADED.index(name) for name in GRADED if name in names), default=0)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the test files that read the graded course last (those of ``first_run`` before those
+    of ``graded_course``), each file whole and in its own order, the others as collected: a
+    worker (pytest-xdist hands out whole files, in this order) then runs the tests that need
+    no graded course while the course is being graded, instead of waiting for it."""
+    rank: dict[Path, int] = {}
+    for item in items:
+        rank[item.path] = max(rank.get(item.path, 0), graded_rank(item))
+    items.sort(key=lambda item: rank[item.path])  # stable: the collected order otherwise
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start building the graded course in the background as soon as the tests are known,
     when one of them needs it (tests/graded_course.py: SharedBuild)."""
     if session.config.option.collectonly:
         return
-    if any(
-        {"graded_course", "first_run"} & set(getattr(item, "fixturenames", ()))
-        for item in session.items
-    ):
+    if any(graded_rank(item) for item in session.items):
         factory = session.config._tmp_path_factory  # pytest's own, behind tmp_path_factory
         session.config.stash[_BUILDER] = SharedBuild(shared_folder(factory)).start()
 
