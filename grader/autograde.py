@@ -29,7 +29,7 @@ from typing import Protocol
 from nbgrader.api import MissingEntry
 from tqdm import tqdm
 
-from grader.course import Course, GraderError
+from grader.course import Course, GraderError, shared_gradebook_engines
 from grader.limits import Limits
 from grader.packets import GradingResult, PacketError
 from grader.process import GradingProcesses
@@ -149,34 +149,35 @@ def autograde(
     submissions = list(dict.fromkeys(submissions))
     if not submissions:
         return []
-    assignments = {s.assignment for s in submissions}
-    _prepare_gradebook(course, submissions)
-    maker = TaskMaker(course, limits, assignments)
-    digests: dict[Submission, str] = {}
+    with shared_gradebook_engines():  # the gradebook is opened again for every result
+        assignments = {s.assignment for s in submissions}
+        _prepare_gradebook(course, submissions)
+        maker = TaskMaker(course, limits, assignments)
+        digests: dict[Submission, str] = {}
 
-    def tasks() -> Tasks:
-        for submission in submissions:
-            digests[submission], task = maker.task(submission)
-            yield submission, task
+        def tasks() -> Tasks:
+            for submission in submissions:
+                digests[submission], task = maker.task(submission)
+                yield submission, task
 
-    if scheduler is None:
-        processes = GradingProcesses(course, assignments)
-        processes.warm_up()
-        results = _grade_here(processes, tasks(), jobs)
-    else:
-        from grader.cluster import grade_on_cluster  # Dask's import only where it is used
+        if scheduler is None:
+            processes = GradingProcesses(course, assignments)
+            processes.warm_up()
+            results = _grade_here(processes, tasks(), jobs)
+        else:
+            from grader.cluster import grade_on_cluster  # Dask's import only where it is used
 
-        results = grade_on_cluster(scheduler, tasks())
-    outcomes: dict[Submission, Outcome] = {}
-    with tqdm(total=len(submissions), desc="autograde", unit="nb", disable=not progress) as bar:
-        try:
-            for submission, data in results:
-                outcomes[submission] = _save(course, submission, digests[submission], data)
-                bar.update()
-                bar.set_postfix(
-                    failed=sum(o.failure is not None for o in outcomes.values()),
-                    not_graded=sum(o.error is not None for o in outcomes.values()),
-                )
-        finally:
-            results.close()
-    return [outcomes[s] for s in submissions]
+            results = grade_on_cluster(scheduler, tasks())
+        outcomes: dict[Submission, Outcome] = {}
+        with tqdm(total=len(submissions), desc="autograde", unit="nb", disable=not progress) as bar:
+            try:
+                for submission, data in results:
+                    outcomes[submission] = _save(course, submission, digests[submission], data)
+                    bar.update()
+                    bar.set_postfix(
+                        failed=sum(o.failure is not None for o in outcomes.values()),
+                        not_graded=sum(o.error is not None for o in outcomes.values()),
+                    )
+            finally:
+                results.close()
+        return [outcomes[s] for s in submissions]

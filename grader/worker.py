@@ -35,16 +35,13 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 import nbformat
-import nbgrader.api
-import sqlalchemy
 from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
-from sqlalchemy.engine import Engine
 
 from chainrule.checks import split_mistake
 from grader import phases
 from grader.cells import CellKind, cells_of, grade_id_of, recorded_tests
-from grader.course import Course, GraderError, check_result
+from grader.course import Course, GraderError, check_result, shared_gradebook_engines
 from grader.execute import FAILED_TEST
 from grader.inputs import differences, grading_inputs
 from grader.limits import Limits
@@ -221,33 +218,15 @@ def _isolate(limits: Limits, log_path: Path, workdir: Path) -> None:
     os.chdir(workdir)
 
 
-def share_gradebook_engines() -> None:
-    """Make nbgrader's ``Gradebook`` reuse one SQLAlchemy engine per database URL in this
-    process. nbgrader opens a new engine for each ``Gradebook`` (about ten per submission), and
-    each engine compiles every query again (its dialect is part of the compiled-query cache's
-    key): a tenth of a grading process's CPU. Only a grading process does this (it opens one
-    database, its temporary course's), after the fork: no engine or connection crosses one.
-    ``Gradebook.close`` still disposes of the engine's connections; the next one reconnects."""
-    engines: dict[tuple[str, tuple], Engine] = {}
-
-    def create_engine(url: str, **options: object) -> Engine:
-        key = (str(url), tuple(sorted(options.items())))
-        if key not in engines:
-            engines[key] = sqlalchemy.create_engine(url, **options)
-        return engines[key]
-
-    nbgrader.api.create_engine = create_engine
-
-
 def grade(course_root: Path, task: bytes, workdir: Path, log_path: Path, conn: Connection) -> None:
     """Process entry point: grade ``task`` (:class:`grader.packets.GradingTask` bytes, which its
     parent has read) with the course at ``course_root`` in the empty directory ``workdir``, and
     send the :class:`grader.packets.GradingResult` bytes on ``conn``."""
     decoded = GradingTask.from_bytes(task)
     _isolate(decoded.limits, log_path, workdir)
-    share_gradebook_engines()
     try:
-        result = grade_task(Course(course_root), decoded, workdir)
+        with shared_gradebook_engines():
+            result = grade_task(Course(course_root), decoded, workdir)
     except Exception as error:  # the disk, the course...: not the submission's fault
         traceback.print_exc()
         result = GradingResult(error=f"{type(error).__name__}: {error}"[:2000])

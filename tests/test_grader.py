@@ -15,6 +15,7 @@ import textwrap
 import warnings
 import zipfile
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -29,6 +30,7 @@ from nbgrader.api import Gradebook
 from threadpoolctl import threadpool_info
 
 import grader.__main__ as grader_main
+import grader.autograde as grader_autograde
 from grader import demos, execute, kernel_setup, phases, preload, preprocessors, worker
 from grader.__main__ import _size, main
 from grader.autograde import Outcome
@@ -42,13 +44,14 @@ from grader.course import (
     alembic_head,
     check_result,
     select,
+    shared_gradebook_engines,
     with_driver,
 )
 from grader.execute import CourseError, TrustedExecute, failure_output
 from grader.export import plot_histograms
 from grader.failures import failure_notebook
 from grader.limits import Limits
-from grader.packets import GradingTask
+from grader.packets import GradingResult, GradingTask
 from grader.preprocessors import (
     TRUNCATED,
     CheckCellMetadata,
@@ -127,7 +130,7 @@ def test_course_root_and_gradebook_follow_the_copy(course: Course) -> None:
 
 def test_course_files_are_those_nbgrader_finds(course: Course, tmp_path: Path) -> None:
     folder = tmp_path / "a"
-    kept = ["x.py", "data/.hidden", "data/deep/y.csv", "nested/feedbacks.txt"]
+    kept = ["x.py", "data/.hidden", "data/.hidden.db", "data/deep/y.csv", "nested/feedbacks.txt"]
     left_out = [
         "b.pyc",
         "__pycache__/x.cpython-311.pyc",
@@ -142,6 +145,9 @@ def test_course_files_are_those_nbgrader_finds(course: Course, tmp_path: Path) -
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(name)
     assert sorted(course.files(folder)) == sorted(Path(n) for n in kept)
+    found = utils.find_all_files(str(folder), course.coursedir().ignore)  # nbgrader's own
+    assert sorted(course.files(folder).values()) == sorted(Path(p) for p in found)
+    assert course.files(folder / "__pycache__") == {}  # an ignored folder, as nbgrader has it
 
 
 def test_select_names_unknown_items() -> None:
@@ -783,33 +789,79 @@ def test_grading_processes_fork_with_the_cells_analysed_and_no_course_path(
     assert run.stdout.strip() == f"({len(cells)}, False)"
 
 
-def test_a_grading_process_opens_one_engine_per_gradebook(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_shared_engines_serve_every_gradebook_of_a_database_until_the_block_ends(
+    tmp_path: Path,
 ) -> None:
-    """After share_gradebook_engines (a grading process's first step), every nbgrader Gradebook
-    of a database uses the same engine, also nested and after another one closed."""
-    monkeypatch.setattr(nbgrader.api, "create_engine", nbgrader.api.create_engine)  # restored
-    worker.share_gradebook_engines()
+    """In shared_gradebook_engines (a grading process's and the coordinator's), every nbgrader
+    Gradebook of a database uses the same engine, also nested and after another one closed;
+    after the block, nbgrader makes its own engines again."""
+    own = nbgrader.api.create_engine
     with sqlite3.connect(tmp_path / "a.db") as made:  # a versioned database: no alembic run
         made.execute("CREATE TABLE alembic_version (version_num VARCHAR(32))")
     url = f"sqlite:///{tmp_path / 'a.db'}"
-    with Gradebook(url) as outer:
-        with Gradebook(url) as inner:
-            assert inner.engine is outer.engine
-            inner.add_student("ann")
-        assert [s.id for s in outer.students] == ["ann"]  # the inner one disposed the engine
-        outer.add_student("bo")
-        engine = outer.engine
-    with Gradebook(url) as again:
-        assert again.engine is engine
-        assert sorted(s.id for s in again.students) == ["ann", "bo"]
-        again.remove_student("bo")
-    shutil.copy(tmp_path / "a.db", tmp_path / "b.db")
-    with Gradebook(f"sqlite:///{tmp_path / 'b.db'}") as other:
-        other.add_student("cy")
-        assert other.engine is not engine
-    with Gradebook(url) as first:
-        assert [s.id for s in first.students] == ["ann"]
+    with shared_gradebook_engines():
+        with Gradebook(url) as outer:
+            with Gradebook(url) as inner:
+                assert inner.engine is outer.engine
+                inner.add_student("ann")
+            assert [s.id for s in outer.students] == ["ann"]  # the inner one disposed the engine
+            outer.add_student("bo")
+            engine = outer.engine
+        with Gradebook(url) as again:
+            assert again.engine is engine
+            assert sorted(s.id for s in again.students) == ["ann", "bo"]
+            again.remove_student("bo")
+        shutil.copy(tmp_path / "a.db", tmp_path / "b.db")
+        with Gradebook(f"sqlite:///{tmp_path / 'b.db'}") as other:
+            other.add_student("cy")
+            assert other.engine is not engine
+        with Gradebook(url) as first:
+            assert [s.id for s in first.students] == ["ann"]
+    assert nbgrader.api.create_engine is own
+    with Gradebook(url) as after:
+        assert after.engine is not engine
+
+
+def test_the_coordinator_saves_every_result_through_one_engine(
+    course: Course, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """autograde opens one engine per database, however many results come: the course's
+    gradebook, where it saves each result (its rows, nbgrader's late penalty), and the one its
+    tasks are made from."""
+    write_notebook(course.root / "solutions/a/a.ipynb", new_notebook())
+    release(course, ["a"])
+    students = ["ann", "bob", "cy"]
+    for student in students:
+        write_notebook(course.directory("submitted") / student / "a/a.ipynb", new_notebook())
+
+    class NoProcesses:
+        def __init__(self, *args: object) -> None:
+            pass
+
+        def warm_up(self) -> None:
+            pass
+
+    def graded(processes: object, tasks: Iterator[tuple[Submission, bytes]], jobs: int):
+        for submission, _ in tasks:
+            yield submission, GradingResult(seconds=0.1).to_bytes()
+
+    made: list[str] = []
+    create_engine = sqlalchemy.create_engine
+
+    def counted(url: str, **options: object) -> sqlalchemy.Engine:
+        made.append(str(url))
+        return create_engine(url, **options)
+
+    monkeypatch.setattr(sqlalchemy, "create_engine", counted)
+    monkeypatch.setattr(nbgrader.api, "create_engine", counted)  # what nbgrader calls
+    monkeypatch.setattr(grader_autograde, "GradingProcesses", NoProcesses)
+    monkeypatch.setattr(grader_autograde, "_grade_here", graded)
+    subs = [Submission(student, "a") for student in students]
+    outcomes = grader_autograde.autograde(course, subs, progress=False)
+    assert [(o.failure, o.error) for o in outcomes] == [(None, None)] * len(students)
+    assert all(is_graded(course, s) for s in subs)
+    assert course.resolved_db_url in made  # and the task maker's copy of the released one
+    assert len(made) == len(set(made)), made
 
 
 def test_a_new_gradebook_is_versioned_without_running_alembic(
