@@ -35,7 +35,7 @@ from graded_course import GRADEBOOK, RELEASED_GRADEBOOK, SLOW_STUDENT, FirstRun
 from graded_course import LIMITS as GRADED_LIMITS
 from nbformat.v4 import new_notebook
 from sqlalchemy import create_engine, text
-from submissions.corpus import EVERY_PATH
+from submissions.corpus import BEYOND_THE_GRADING_FUNCTION, EVERY_PATH
 
 from grader import loopback
 from grader.__main__ import main
@@ -52,39 +52,20 @@ from grader.submissions import RECORD_NAME, GradedTest, Submission
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "03_softmax"
-#: The corpus's cases (tests/submissions/corpus.py) the cluster grades. A worker grades with
-#: the very function ``--jobs`` runs (grader/worker.py, in a process of grader/process.py) from
-#: the same task bytes (grader/tasks.py), and the coordinator saves its result with the same
-#: code (grader/results.py): what differs is the transport of tasks and results, and the
-#: machine around the grading process (the worker's own copy of the course, without gradebook
-#: or submissions, the Dask worker as its parent, the scheduler listening on 127.0.0.1). So the
-#: cluster grades the cases that reach beyond the grading process (``leak-probe``,
-#: ``steal-via-chainrule-file``: the files near it; ``write-gradebook-and-records``: the
-#: gradebooks and records it can find; ``kill-the-grader``: its parents; ``network``: what
-#: listens on 127.0.0.1), the failed ones (their reason travels in the result instead of
-#: scores; ``wrong-file-name``'s file name has a space and parentheses) and ``in-place``, of
-#: another assignment (a worker's grading processes serve every assignment of its course).
-#: The other cases are defended wholly by the grading function, on the same task bytes
-#: whatever the path (the trusted re-check, nbgrader's cell overwriting, the sandbox's restarts
-#: and limits, the output's truncation): tests/test_hostile_submissions.py grades them all.
-CLUSTER_CASES = frozenset(
-    {
-        "leak-probe",
-        "steal-via-chainrule-file",
-        "write-gradebook-and-records",
-        "kill-the-grader",
-        "network",
-        "not-json",
-        "not-a-notebook",
-        "empty-file",
-        "wrong-file-name",
-        "in-place",
-    }
-)
 #: The class graded on the cluster: (student, assignment) of the session's graded course, the
-#: solution, the blank release and :data:`CLUSTER_CASES`.
+#: solution, the blank release and the corpus's cases that reach beyond the grading function
+#: (tests/submissions/corpus.py). A worker grades with the very function ``--jobs`` runs
+#: (grader/worker.py, in a process of grader/process.py) from the same task bytes
+#: (grader/tasks.py), and the coordinator saves its result with the same code
+#: (grader/results.py): what differs is the transport of tasks and results, and the machine
+#: around the grading process (the worker's own copy of the course, without gradebook or
+#: submissions, the Dask worker as its parent, the scheduler listening on 127.0.0.1).
 CLASS = (
-    *((case.name, case.assignment) for case in EVERY_PATH if case.name in CLUSTER_CASES),
+    *(
+        (case.name, case.assignment)
+        for case in EVERY_PATH
+        if case.name in BEYOND_THE_GRADING_FUNCTION
+    ),
     (SOLUTION, ASSIGNMENT),
     (BLANK, ASSIGNMENT),
 )
@@ -281,7 +262,7 @@ def template(
             graded / "submitted" / student / assignment,
             root / "submitted" / student / assignment,
         )
-    assert len(CLASS) == len(CLUSTER_CASES) + 2  # every name of CLUSTER_CASES is a case
+    assert len(CLASS) == len(BEYOND_THE_GRADING_FUNCTION) + 2  # each of its names is a case
     return root
 
 

@@ -4,8 +4,8 @@ The session's graded course (tests/graded_course.py) holds one submission per ca
 id is the case's name), graded with everything else by one ``python -m grader autograde --jobs
 2`` run with short limits (seconds per cell, a minute per submission), then ``feedback``. Each
 case must get its exact scores and its feedback, the gradebook one submission per notebook, and
-plain ``nbgrader autograde`` the same scores on a copy (every case but those whose defence lives
-wholly in the sandboxed step both paths run, ``SANDBOX_ONLY``).
+plain ``nbgrader autograde`` the same scores on a copy (the cases whose outcome depends on more
+than the grading function both paths run, ``BEYOND_THE_GRADING_FUNCTION``).
 """
 
 from __future__ import annotations
@@ -15,14 +15,13 @@ import os
 import shutil
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
 import pytest
 from graded_course import GRADEBOOK, LIMITS, RELEASED_GRADEBOOK, GradedCourse
 from html_text import page_text
-from submissions.corpus import CASES, EVERY_PATH, PROBE, Case
+from submissions.corpus import BEYOND_THE_GRADING_FUNCTION, CASES, EVERY_PATH, PROBE, Case
 
 from grader.check import BLANK, SOLUTION
 from grader.course import Course
@@ -142,31 +141,28 @@ def plain_nbgrader(copy: Course) -> dict[tuple[str, str], dict[str, float]]:
     return scores
 
 
+#: The corpus's cases plain ``nbgrader autograde`` grades: those whose outcome depends on more
+#: than the grading function (tests/submissions/corpus.py), which both paths run.
+PLAIN_CASES = [case for case in EVERY_PATH if case.name in BEYOND_THE_GRADING_FUNCTION]
+
+
 def test_plain_nbgrader_gives_the_same_scores(graded_course: GradedCourse, tmp_path: Path) -> None:
     """`nbgrader autograde` (the "by hand" command, formgrader's button) grades as
-    `python -m grader autograde` does: the corpus's readable notebooks get the same scores, the
-    solution every point and the blank release none (the cases of ``SANDBOX_ONLY`` are left
-    out: nbgrader runs the same sandboxed step). The submissions are split between two copies
-    of the course, graded at the same time: notebook 03's (most of them) in halves, the other
-    notebooks' with the second half, so that few ``nbgrader`` processes start (each imports
-    nbgrader and its Jupyter dependencies, several CPU-seconds)."""
-    submissions = [(case.name, case.assignment) for case in EVERY_PATH]
+    `python -m grader autograde` does: the corpus's notebooks get the same scores (the
+    unreadable and misnamed ones none: nbgrader fails them, and the submission it created
+    counts 0), the solution every point and the blank release none. It runs the same grading
+    function (the preprocessors of nbgrader_config.py) in another process, among other files:
+    so it grades only the cases whose outcome depends on what is around that function
+    (:data:`PLAIN_CASES`); the others, defended wholly inside it, are graded on the main path.
+    One copy of the course, one ``nbgrader`` process per assignment (each imports nbgrader and
+    its Jupyter dependencies, several CPU-seconds)."""
+    assert len(PLAIN_CASES) == len(BEYOND_THE_GRADING_FUNCTION)  # each of its names is a case
+    submissions = [(case.name, case.assignment) for case in PLAIN_CASES]
     submissions += [(SOLUTION, "03_softmax"), (BLANK, "03_softmax")]
-    softmax = [s for s in submissions if s[1] == "03_softmax"]
-    halves = [softmax[0::2], softmax[1::2] + [s for s in submissions if s[1] != "03_softmax"]]
-    copies = [
-        copy_for_plain_nbgrader(graded_course, tmp_path / f"course-{n}", half)
-        for n, half in enumerate(halves)
-    ]
-    with ThreadPoolExecutor(len(copies)) as pool:
-        plain = {
-            key: value for found in pool.map(plain_nbgrader, copies) for key, value in found.items()
-        }
-    unreadable = {"not-json", "not-a-notebook", "empty-file", "wrong-file-name"}
-    for case in EVERY_PATH:
-        if case.name not in unreadable:
-            key = (case.assignment, case.name)
-            assert plain[key] == graded_course.first[case.assignment][case.name], case.name
+    plain = plain_nbgrader(copy_for_plain_nbgrader(graded_course, tmp_path / "course", submissions))
+    for case in PLAIN_CASES:
+        key = (case.assignment, case.name)
+        assert plain[key] == graded_course.first[case.assignment][case.name], case.name
     points = graded_course.points("03_softmax")
     assert plain["03_softmax", SOLUTION] == points
     assert plain["03_softmax", BLANK] == dict.fromkeys(points, 0.0)

@@ -712,6 +712,35 @@ SANDBOX_ONLY = frozenset(
 #: The cases every grading path grades (the corpus less :data:`SANDBOX_ONLY`).
 EVERY_PATH = [case for case in CASES if case.name not in SANDBOX_ONLY]
 
+#: The cases whose outcome depends on more than the grading function. Every path grades with
+#: the same function (the preprocessors of nbgrader_config.py: the grader's forkserver
+#: processes for ``python -m grader autograde``, a worker's for a Dask cluster, nbgrader's own
+#: process for plain ``nbgrader autograde``): what differs is the process and the files around
+#: it. So these are the cases that reach beyond the grading process (``leak-probe``,
+#: ``steal-via-chainrule-file``: the files near it; ``write-gradebook-and-records``: the
+#: gradebooks and records it can find; ``kill-the-grader``: its parents; ``network``: what
+#: listens on 127.0.0.1), the ones that fail (unreadable or misnamed: the path reports the
+#: failure instead of scores; ``wrong-file-name``'s file name has a space and parentheses) and
+#: ``in-place``, of another assignment (a path must serve every assignment of its course). The
+#: other cases are defended wholly inside the grading function (the trusted re-check, nbgrader's
+#: cell overwriting, the sandbox's restarts and limits, the output's truncation), the same
+#: whatever the path: tests/test_hostile_submissions.py grades them all on the main path, and
+#: the tests of another path (plain nbgrader there, tests/test_cluster.py) grade only these.
+BEYOND_THE_GRADING_FUNCTION = frozenset(
+    {
+        "leak-probe",
+        "steal-via-chainrule-file",
+        "write-gradebook-and-records",
+        "kill-the-grader",
+        "network",
+        "not-json",
+        "not-a-notebook",
+        "empty-file",
+        "wrong-file-name",
+        "in-place",
+    }
+)
+
 
 def _edit_locked(notebook: NotebookNode) -> NotebookNode:
     test = cell(notebook, "test_softmax")
