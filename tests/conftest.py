@@ -179,15 +179,22 @@ def graded_rank(item: pytest.Item) -> int:
     return max((1 + GRADED.index(name) for name in GRADED if name in names), default=0)
 
 
+def file_ranks(items: list[pytest.Item]) -> dict[Path, int]:
+    """Each test file of ``items``, in their order, with the highest :func:`graded_rank` of
+    its tests."""
+    ranks: dict[Path, int] = {}
+    for item in items:
+        ranks[item.path] = max(ranks.get(item.path, 0), graded_rank(item))
+    return ranks
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the test files that read the graded course last (those of ``first_run`` before those
     of ``graded_course``), each file whole and in its own order, the others as collected: a
     worker (pytest-xdist hands out whole files, in this order) then runs the tests that need
     no graded course while the course is being graded, instead of waiting for it."""
-    rank: dict[Path, int] = {}
-    for item in items:
-        rank[item.path] = max(rank.get(item.path, 0), graded_rank(item))
-    items.sort(key=lambda item: rank[item.path])  # stable: the collected order otherwise
+    ranks = file_ranks(items)
+    items.sort(key=lambda item: ranks[item.path])  # stable: the collected order otherwise
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import graded_rank
+from conftest import file_ranks, graded_rank
 
 from grader.requirements import (
     STUDENT_REQUIREMENTS,
@@ -78,9 +78,6 @@ def test_a_requirement_without_lower_bound_is_refused(tmp_path: Path) -> None:
 def test_the_files_that_read_the_graded_course_run_last(request: pytest.FixtureRequest) -> None:
     """tests/conftest.py orders the collected files: those that wait for the graded course
     after all others, so that no worker waits for it while other files are left."""
-    ranks: dict[str, int] = {}
-    for item in request.session.items:
-        ranks[str(item.path)] = max(ranks.get(str(item.path), 0), graded_rank(item))
-    order = list(ranks.values())
+    order = list(file_ranks(request.session.items).values())
     assert order == sorted(order)
     assert graded_rank(request.node) == 0
