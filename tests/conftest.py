@@ -39,15 +39,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from graded_course import FirstRun, GradedCourse, SharedBuild
 from lab_server import free_port
 
-from grader.__main__ import main
-from grader.course import CONFIG_FILE, Course
-from grader.process import kill_process_tree
-
+# The grader and the graded course (each imports nbgrader: seconds of CPU) are imported where a
+# hook or fixture uses them, in the process that runs tests: the pytest-xdist controller, which
+# runs none, then starts its workers seconds sooner.
 if TYPE_CHECKING:  # playwright is imported only when a browser test runs
+    from graded_course import FirstRun, GradedCourse
     from playwright.sync_api import Browser
+
+    from grader.course import Course
 
 REPO = Path(__file__).resolve().parents[1]
 #: Debian's PostgreSQL server binaries, newest version last.
@@ -93,6 +94,8 @@ def chromium() -> Iterator[Browser]:
 @pytest.fixture(scope="session")
 def reading_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The folder ``python -m grader html`` (``make html``) writes for the repository's course."""
+    from grader.__main__ import main
+
     destination = tmp_path_factory.mktemp("html")
     assert main(["--course", str(REPO), "html", "--to", str(destination)]) == 0
     return destination
@@ -203,6 +206,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if session.config.option.collectonly:
         return
     if any(graded_rank(item) for item in session.items):
+        from graded_course import SharedBuild
+
         factory = session.config._tmp_path_factory  # pytest's own, behind tmp_path_factory
         session.config.stash[_BUILDER] = SharedBuild(shared_folder(factory)).start()
 
@@ -214,6 +219,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if builder is None or builder.poll() is not None:
         return
     if session.shouldstop or session.shouldfail or exitstatus == pytest.ExitCode.INTERRUPTED:
+        from grader.process import kill_process_tree
+
         kill_process_tree(builder.pid)
     builder.wait()
 
@@ -221,6 +228,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.fixture(scope="session")
 def graded_course(tmp_path_factory: pytest.TempPathFactory) -> GradedCourse:
     """The course graded once per run (module docstring)."""
+    from graded_course import SharedBuild
+
     try:
         return SharedBuild(shared_folder(tmp_path_factory)).result()
     except RuntimeError as error:
@@ -232,6 +241,8 @@ def first_run(tmp_path_factory: pytest.TempPathFactory) -> FirstRun:
     """The graded course as soon as its one autograde run has ended, before its feedback,
     export, report and regrade (tests/graded_course.py: FirstRun): for the tests that read only
     that run's grades and autograded notebooks, so they need not wait for the rest."""
+    from graded_course import SharedBuild
+
     try:
         return SharedBuild(shared_folder(tmp_path_factory)).first_run()
     except RuntimeError as error:
@@ -241,6 +252,8 @@ def first_run(tmp_path_factory: pytest.TempPathFactory) -> FirstRun:
 @pytest.fixture
 def course(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Course:
     """An empty course: the repository's configuration and nothing else."""
+    from grader.course import CONFIG_FILE, Course
+
     monkeypatch.delenv("CHAINRULE_DB_URL", raising=False)
     shutil.copy(REPO / CONFIG_FILE, tmp_path / CONFIG_FILE)
     return Course(tmp_path)
