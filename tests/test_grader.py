@@ -20,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 import nbgrader.api
+import PIL.Image
 import psutil
 import pytest
 import sqlalchemy
@@ -503,7 +504,12 @@ def test_collect_files_folders_and_zips_into_submitted(course: Course, tmp_path:
 def test_histogram_png_has_one_panel_per_graded_cell(course: Course, tmp_path: Path) -> None:
     scores = [score(s, c, v) for s, c, v in [("x", "t1", 2), ("y", "t1", 0), ("x", "t2", 1)]]
     plot_histograms(course, scores, tmp_path / "h.png")
-    assert (tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"
+    with PIL.Image.open(tmp_path / "h.png") as picture:  # 320 x 260 pixels a panel
+        assert (picture.format, picture.size) == ("PNG", (640, 260))  # 2 panels, one row
+    five = [score("x", f"t{n}", 1) for n in range(5)]
+    plot_histograms(course, five, tmp_path / "h5.png")
+    with PIL.Image.open(tmp_path / "h5.png") as picture:
+        assert picture.size == (1280, 520)  # 4 columns at most
     with pytest.raises(GraderError, match="nothing to plot"):
         plot_histograms(course, [], tmp_path / "empty.png")
 
