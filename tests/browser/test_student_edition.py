@@ -15,9 +15,12 @@ overwrites it. This is the test that moves the learning-rate explorer's slider (
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,11 +49,29 @@ SETUP_TIMEOUT = 600
 #: all at install, two thirds of pip's CPU: the lab and its kernels import a fraction of them.
 NO_BYTECODE_AT_INSTALL = {"PIP_COMPILE": "0"}
 #: What the kernel reports about where its Python and modules come from.
+#: nbgrader's instructor panels, which the edition's postBuild disables (Validate stays).
+INSTRUCTOR_PANELS = {
+    f"@jupyter/nbgrader:{panel}"
+    for panel in ("formgrader", "create-assignment", "assignment-list", "course-list")
+}
+#: The page configuration JupyterLab's page carries.
+PAGE_CONFIG = re.compile(
+    r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', re.S
+)
 WHERE = (
     "import sys, importlib.util, chainrule\n"
     "print(sys.prefix)\nprint(chainrule.__file__)\n"
     "print(importlib.util.find_spec('grader'))"
 )
+
+
+def disabled_extensions(server: LabServer) -> set[str]:
+    """The extensions (and plugins) disabled in the page configuration ``server`` gives the
+    JupyterLab page."""
+    with urllib.request.urlopen(f"{server.url}/lab?token={server.token}", timeout=60) as page:
+        found = PAGE_CONFIG.search(page.read().decode())
+    assert found, "no page configuration in JupyterLab's page"
+    return set(json.loads(found[1])["disabledExtensions"])
 
 
 def outside_environment(tmp_path: Path) -> dict[str, str]:
@@ -113,6 +134,9 @@ def test_make_lab_in_the_edition_runs_the_explorer_and_validate(
     # make lab copied the other notebooks into work/ and kept the answered one.
     released = sorted(p.relative_to(edition / "lectures") for p in edition.glob("lectures/*/*"))
     assert sorted(p.relative_to(make_lab.root) for p in make_lab.root.glob("*/*")) == released
+    disabled = disabled_extensions(make_lab)
+    assert INSTRUCTOR_PANELS <= disabled
+    assert "@jupyter/nbgrader:validate-assignment" not in disabled
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
     try:
         lab = Lab(context.new_page(), make_lab, tmp_path)
