@@ -40,23 +40,23 @@ def grade_ids(course: Course, assignment: str, notebook: str) -> list[str]:
     return [grade_id_of(cell) or "" for cell in cells]
 
 
-#: Inches around each panel of the histograms: room for tick labels and axis label on the left
-#: and below, for the two-line title above, and a small gap on the right.
+#: Inches of one panel of the histograms, margins included, and of its margins: room for tick
+#: labels and axis label on the left and below, for the two-line title above, a gap on the right.
+_PANEL_WIDTH, _PANEL_HEIGHT = 3.2, 2.6
 _LEFT, _BELOW, _ABOVE, _RIGHT = 0.75, 0.55, 0.45, 0.1
 
 
 def _margins(rows: int, columns: int) -> dict[str, float]:
-    """The grid of :func:`plot_histograms` with every panel 3.2 x 2.6 inches including the
-    margins above: matplotlib's fixed-layout fractions (constrained layout measures every
-    label of every panel, several seconds for a course's hundred panels)."""
-    width, height = 3.2 * columns, 2.6 * rows
+    """The grid of :func:`plot_histograms` as matplotlib's fixed-layout fractions (constrained
+    layout measures every label of every panel, seconds for a course's hundred panels)."""
+    width, height = _PANEL_WIDTH * columns, _PANEL_HEIGHT * rows
     return {
         "left": _LEFT / width,
         "right": 1 - _RIGHT / width,
         "bottom": _BELOW / height,
         "top": 1 - _ABOVE / height,
-        "wspace": (_LEFT + _RIGHT) / (3.2 - _LEFT - _RIGHT),
-        "hspace": (_BELOW + _ABOVE) / (2.6 - _BELOW - _ABOVE),
+        "wspace": (_LEFT + _RIGHT) / (_PANEL_WIDTH - _LEFT - _RIGHT),
+        "hspace": (_BELOW + _ABOVE) / (_PANEL_HEIGHT - _BELOW - _ABOVE),
     }
 
 
@@ -77,7 +77,7 @@ def plot_histograms(course: Course, scores: list[CellScore], path: Path | Binary
     keys = sorted(by_cell, key=position)
     columns = min(4, len(keys))
     rows = math.ceil(len(keys) / columns)
-    figure = Figure(figsize=(3.2 * columns, 2.6 * rows))
+    figure = Figure(figsize=(_PANEL_WIDTH * columns, _PANEL_HEIGHT * rows))
     FigureCanvasAgg(figure)
     axes = figure.subplots(rows, columns, squeeze=False, gridspec_kw=_margins(rows, columns))
     axes = axes.ravel()
