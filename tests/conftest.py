@@ -43,8 +43,9 @@ from lab_server import free_port
 
 # The grader and the graded course (each imports nbgrader: seconds of CPU) are imported where a
 # hook or fixture uses them, in the process that runs tests: the pytest-xdist controller, which
-# runs none, then starts its workers seconds sooner.
-if TYPE_CHECKING:  # playwright is imported only when a browser test runs
+# runs none, then starts its workers seconds sooner. Playwright is imported only when a browser
+# test runs.
+if TYPE_CHECKING:
     from graded_course import FirstRun, GradedCourse
     from playwright.sync_api import Browser
 

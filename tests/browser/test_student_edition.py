@@ -48,7 +48,6 @@ SETUP_TIMEOUT = 600
 #: packages' modules are byte-compiled when first imported (``outside_environment``) instead of
 #: all at install, two thirds of pip's CPU: the lab and its kernels import a fraction of them.
 NO_BYTECODE_AT_INSTALL = {"PIP_COMPILE": "0"}
-#: What the kernel reports about where its Python and modules come from.
 #: nbgrader's instructor panels, which the edition's postBuild disables (Validate stays).
 INSTRUCTOR_PANELS = {
     f"@jupyter/nbgrader:{panel}"
@@ -58,6 +57,7 @@ INSTRUCTOR_PANELS = {
 PAGE_CONFIG = re.compile(
     r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', re.S
 )
+#: What the kernel reports about where its Python and modules come from.
 WHERE = (
     "import sys, importlib.util, chainrule\n"
     "print(sys.prefix)\nprint(chainrule.__file__)\n"
