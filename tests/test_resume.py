@@ -79,18 +79,31 @@ def rows(csv: bytes) -> list[bytes]:
     ]
 
 
-def wait_for(condition, what: str, run: subprocess.Popen, log: Path) -> None:
-    """Wait up to two minutes for ``condition``, while ``run`` (its output in ``log``) runs."""
+def wait_for(condition, what: str, run: subprocess.Popen, log: Path):
+    """Wait up to two minutes for ``condition`` to return something true, while ``run`` (its
+    output in ``log``) runs; return it."""
     deadline = time.monotonic() + 120.0
-    while not condition():
+    while not (found := condition()):
         assert run.poll() is None, f"the run ended before {what}:\n{log.read_text()}"
         assert time.monotonic() < deadline, f"timed out waiting for {what}:\n{log.read_text()}"
         time.sleep(0.1)
+    return found
 
 
 def workers(run: psutil.Process) -> list[psutil.Process]:
-    """The grading processes of a run: the children of its fork server."""
-    return [p for child in run.children() for p in child.children()]
+    """The grading processes of a run: the children of its fork server. A process of the run
+    that ends while they are listed (a grading process done, a short-lived command) is
+    skipped."""
+    found = []
+    for child in run.children():
+        try:
+            grading = child.children()
+            for process in grading:
+                process.create_time()  # read now, kept by psutil: asked again after it ended
+        except psutil.NoSuchProcess:
+            continue
+        found += grading
+    return found
 
 
 def test_a_killed_run_resumes_to_the_grades_of_an_uninterrupted_one(
@@ -112,13 +125,13 @@ def test_a_killed_run_resumes_to_the_grades_of_an_uninterrupted_one(
     parent = psutil.Process(run.pid)
     try:
         # Kill one grading process, and its sandbox, while it grades.
-        wait_for(
-            lambda: any(time.time() - w.create_time() > 3 for w in workers(parent)),
+        grading = wait_for(
+            lambda: [w for w in workers(parent) if time.time() - w.create_time() > 3],
             "a worker",
             run,
             log,
         )
-        victim = min(workers(parent), key=lambda w: w.create_time())
+        victim = min(grading, key=lambda w: w.create_time())
         kill_process_tree(victim.pid)
         # Then the whole run, at once, once a submission is graded and others are not.
         wait_for(lambda: records(interrupted), "a graded submission", run, log)
