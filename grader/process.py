@@ -11,7 +11,8 @@ database set-up every grading process would make again (:mod:`grader.preload`).
 The wall-clock limit is kept here: a process still at work at the task's ``timeout`` is killed
 with everything it started, and the submission fails ("stopped at the time limit"). A process
 that ends without a result (killed, out of memory) leaves the submission not graded. Either way
-the temporary course is removed.
+the process's folder is removed: the temporary course, and its temporary files (its sandbox's
+folder, with the student's notebook), which a process killed mid-way cannot remove itself.
 """
 
 from __future__ import annotations
@@ -162,15 +163,17 @@ class GradingProcesses:
         except PacketError as error:
             return GradingResult(error=f"the task could not be read: {error}")
         with tempfile.TemporaryDirectory(prefix="chainrule-grade-") as folder:
-            workdir, log_path = Path(folder) / "course", Path(folder) / "grading.log"
+            workdir, scratch = Path(folder) / "course", Path(folder) / "tmp"
+            log_path = Path(folder) / "grading.log"
             workdir.mkdir()
+            scratch.mkdir()
             with self._lock:
                 if self._stopped:
                     return GradingResult(error="grading was stopped before this submission")
                 receiver, sender = self.context.Pipe(duplex=False)
                 process = self.context.Process(
                     target=grade,
-                    args=(self.course.root, task, workdir, log_path, sender),
+                    args=(self.course.root, task, workdir, scratch, log_path, sender),
                     daemon=True,
                 )
                 process.start()

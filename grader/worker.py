@@ -29,6 +29,7 @@ import resource
 import signal
 import socket
 import sys
+import tempfile
 import traceback
 from dataclasses import replace
 from multiprocessing.connection import Connection
@@ -205,10 +206,12 @@ def grade_task(course: Course, task: GradingTask, root: Path) -> GradingResult:
     )
 
 
-def _isolate(limits: Limits, log_path: Path, workdir: Path) -> None:
+def _isolate(limits: Limits, log_path: Path, workdir: Path, scratch: Path) -> None:
     """Set up the grading process: own session, death with the parent, memory limit, output to
-    the log, working directory in the temporary course."""
+    the log, working directory in the temporary course, temporary files (the sandbox's folder,
+    with the student's notebook) in ``scratch``, which its parent removes however it ends."""
     os.setsid()
+    tempfile.tempdir = str(scratch)
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory, limits.memory))
@@ -218,12 +221,15 @@ def _isolate(limits: Limits, log_path: Path, workdir: Path) -> None:
     os.chdir(workdir)
 
 
-def grade(course_root: Path, task: bytes, workdir: Path, log_path: Path, conn: Connection) -> None:
+def grade(
+    course_root: Path, task: bytes, workdir: Path, scratch: Path, log_path: Path, conn: Connection
+) -> None:
     """Process entry point: grade ``task`` (:class:`grader.packets.GradingTask` bytes, which its
-    parent has read) with the course at ``course_root`` in the empty directory ``workdir``, and
-    send the :class:`grader.packets.GradingResult` bytes on ``conn``."""
+    parent has read) with the course at ``course_root`` in the empty directory ``workdir``, its
+    temporary files in the empty directory ``scratch``, and send the
+    :class:`grader.packets.GradingResult` bytes on ``conn``."""
     decoded = GradingTask.from_bytes(task)
-    _isolate(decoded.limits, log_path, workdir)
+    _isolate(decoded.limits, log_path, workdir, scratch)
     try:
         with shared_gradebook_engines():
             result = grade_task(Course(course_root), decoded, workdir)

@@ -11,11 +11,14 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import textwrap
+import time
 import warnings
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -35,8 +38,8 @@ import grader.autograde as grader_autograde
 from grader import demos, execute, kernel_setup, phases, preload, preprocessors, worker
 from grader.__main__ import _size, main
 from grader.autograde import Outcome
-from grader.cells import grade_id_of
-from grader.check import AssignmentCheck, delimited_regions, leaks, stale_release
+from grader.cells import CellKind, cells_of, grade_id_of
+from grader.check import AssignmentCheck, copy_course, delimited_regions, leaks, stale_release
 from grader.collect import DEFAULT_REGEXP, collect, named_regexp
 from grader.course import (
     CONFIG_FILE,
@@ -62,7 +65,7 @@ from grader.preprocessors import (
     RestoreDeletedCells,
     SafeFeedback,
 )
-from grader.process import kill_process_tree
+from grader.process import GradingProcesses, kill_process_tree
 from grader.release import release
 from grader.scores import CellScore
 from grader.submissions import (
@@ -213,6 +216,39 @@ def test_kill_process_tree_reaches_a_grandchild_in_its_own_session() -> None:
     gone, alive = psutil.wait_procs([grandchild], timeout=10)
     assert alive == [] and gone == [grandchild]
     kill_process_tree(child.pid)  # already gone: nothing to do, no error
+
+
+@pytest.mark.slow
+def test_a_grading_process_killed_while_its_sandbox_runs_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C (``stop``) kills a grading process whose sandbox is running the student's notebook:
+    the process's folder is removed, and with it its sandbox's folder and the notebook in it,
+    which the killed process could not remove itself."""
+    (tmp_path / "course").mkdir()
+    course = copy_course(Course(REPO), tmp_path / "course")
+    release(course, [ASSIGNMENT])
+    (source,) = course.notebook_paths("source", ASSIGNMENT)
+    notebook = nbformat.read(source, as_version=4)
+    cells_of(notebook.cells, CellKind.ANSWER)[0].source = "import time\ntime.sleep(600)"
+    write_notebook(course.directory("submitted") / "ann" / ASSIGNMENT / source.name, notebook)
+    scratch = tmp_path / "tmp"  # this process's temporary files, and its grading processes' folders
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    _, task = TaskMaker(course, Limits(), [ASSIGNMENT]).task(Submission("ann", ASSIGNMENT))
+    processes = GradingProcesses(course, [ASSIGNMENT])
+    in_sandbox = f"chainrule-grade-*/tmp/chainrule-sandbox-*/work/{source.name}"
+    with ThreadPoolExecutor(1) as pool:
+        grading = pool.submit(processes.grade, task)
+        waited = time.monotonic()
+        while not any(scratch.glob(in_sandbox)) and not grading.done():
+            assert time.monotonic() - waited < 300, "the sandbox never started"
+            time.sleep(0.05)
+        assert any(scratch.glob(in_sandbox)), "the sandbox's folder is not in the process's folder"
+        processes.stop()
+        result = GradingResult.from_bytes(grading.result())
+    assert result.error and "ended without a result" in result.error
+    assert list(scratch.glob("chainrule-*")) == []  # (pymp-*: this process's multiprocessing)
 
 
 def test_submission_problems_name_the_expected_notebook(course: Course) -> None:
