@@ -12,19 +12,25 @@ The wall-clock limit is kept here: a process still at work at the task's ``timeo
 with everything it started, and the submission fails ("stopped at the time limit"). A process
 that ends without a result (killed, out of memory) leaves the submission not graded. Either way
 the process's folder is removed: the temporary course, and its temporary files (its sandbox's
-folder, with the student's notebook), which a process killed mid-way cannot remove itself.
+folder, with the student's notebook), which a process killed mid-way cannot remove itself. A run
+killed at once (SIGKILL, a machine's OOM killer) cannot remove its folders either: the folder's
+lock, held by the thread that made it while it is in use, is then free, and the next
+:class:`GradingProcesses` on the machine removes it (:func:`remove_abandoned_folders`).
 """
 
 from __future__ import annotations
 
 import ast
+import fcntl
 import multiprocessing
 import os
+import shutil
 import signal
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from multiprocessing import forkserver
 from multiprocessing.connection import Connection, wait
@@ -42,6 +48,8 @@ from grader.worker import grade
 
 #: Seconds a grading process may take to exit after sending its result.
 _EXIT_GRACE = 10.0
+#: The prefix of a grading process's folder in the temporary directory, and the lock file in it.
+_FOLDER_PREFIX, _LOCK = "chainrule-grade-", ".in-use"
 #: The environment variable that names to the forkserver, as it starts, the source and release
 #: notebooks of the assignments it grades (:mod:`grader.preload` analyses their cells once).
 NOTEBOOKS_ENV = "CHAINRULE_GRADED_NOTEBOOKS"
@@ -100,6 +108,39 @@ def kill_process_tree(pid: int) -> None:
             continue
 
 
+@contextmanager
+def _grading_folder() -> Iterator[Path]:
+    """A new folder in the temporary directory, locked while the block runs, then removed. Its
+    lock file appears only once locked (made under another name, then renamed): a folder
+    without one is being made, and :func:`remove_abandoned_folders` leaves it alone."""
+    directory = tempfile.TemporaryDirectory(prefix=_FOLDER_PREFIX)
+    folder = Path(directory.name)
+    making = folder / f"{_LOCK}.new"
+    with open(making, "wb") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            making.rename(folder / _LOCK)
+            yield folder
+        finally:
+            directory.cleanup()  # still locked: nobody else removes it meanwhile
+
+
+def remove_abandoned_folders() -> list[Path]:
+    """Remove the grading processes' folders of runs that were killed at once (their lock is
+    free: no process holds it) from the temporary directory; return them. A folder in use, being
+    made, or another user's is left alone."""
+    removed = []
+    for folder in sorted(Path(tempfile.gettempdir()).glob(f"{_FOLDER_PREFIX}*")):
+        try:
+            with open(folder / _LOCK, "rb") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                shutil.rmtree(folder)
+        except OSError:  # locked (in use), no lock yet, not readable, or removed meanwhile
+            continue
+        removed.append(folder)
+    return removed
+
+
 def _log_tail(path: Path) -> str:
     """The last lines of a grading process's log, for a message ('' when there are none)."""
     try:
@@ -111,9 +152,11 @@ def _log_tail(path: Path) -> str:
 
 class GradingProcesses:
     """Grades tasks for the course at ``course``, each in a process of its own, the setup
-    modules of ``assignments`` imported once by the forkserver."""
+    modules of ``assignments`` imported once by the forkserver. What killed runs left in the
+    temporary directory is removed first (:func:`remove_abandoned_folders`)."""
 
     def __init__(self, course: Course, assignments: Iterable[str]) -> None:
+        remove_abandoned_folders()
         names = sorted(set(assignments))
         self.course = course
         self.context = _context(setup_modules(course, names))
@@ -162,9 +205,8 @@ class GradingProcesses:
             limits = GradingTask.from_bytes(task).limits
         except PacketError as error:
             return GradingResult(error=f"the task could not be read: {error}")
-        with tempfile.TemporaryDirectory(prefix="chainrule-grade-") as folder:
-            workdir, scratch = Path(folder) / "course", Path(folder) / "tmp"
-            log_path = Path(folder) / "grading.log"
+        with _grading_folder() as folder:
+            workdir, scratch, log_path = folder / "course", folder / "tmp", folder / "grading.log"
             workdir.mkdir()
             scratch.mkdir()
             with self._lock:

@@ -35,7 +35,7 @@ from threadpoolctl import threadpool_info
 
 import grader.__main__ as grader_main
 import grader.autograde as grader_autograde
-from grader import demos, execute, kernel_setup, phases, preload, preprocessors, worker
+from grader import demos, execute, kernel_setup, phases, preload, preprocessors, process, worker
 from grader.__main__ import _size, main
 from grader.autograde import Outcome
 from grader.cells import CellKind, cells_of, grade_id_of
@@ -65,7 +65,7 @@ from grader.preprocessors import (
     RestoreDeletedCells,
     SafeFeedback,
 )
-from grader.process import GradingProcesses, kill_process_tree
+from grader.process import GradingProcesses, kill_process_tree, remove_abandoned_folders
 from grader.release import release
 from grader.scores import CellScore
 from grader.submissions import (
@@ -249,6 +249,41 @@ def test_a_grading_process_killed_while_its_sandbox_runs_leaves_no_file(
         result = GradingResult.from_bytes(grading.result())
     assert result.error and "ended without a result" in result.error
     assert list(scratch.glob("chainrule-*")) == []  # (pymp-*: this process's multiprocessing)
+
+
+#: A coordinator's thread, in a process of its own, that has made a grading process's folder.
+MAKES_A_FOLDER = """
+import sys, tempfile, time
+from grader import process
+tempfile.tempdir = sys.argv[1]
+with process._grading_folder() as folder:
+    print(folder, flush=True)
+    time.sleep(600)
+"""
+
+
+def test_the_folders_of_a_killed_run_are_removed_by_the_next_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run killed at once (SIGKILL) cannot remove its grading folders: the next run removes
+    them, and leaves alone a folder in use (its lock held) or being made (no lock yet)."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    run = subprocess.Popen(
+        [sys.executable, "-c", MAKES_A_FOLDER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        abandoned = Path(run.stdout.readline().strip())
+        assert abandoned.parent == tmp_path and abandoned.is_dir()
+        assert remove_abandoned_folders() == []  # in use
+    finally:
+        run.kill()
+        run.wait()
+    being_made = tmp_path / "chainrule-grade-being-made"
+    being_made.mkdir()
+    with process._grading_folder() as in_use:
+        assert remove_abandoned_folders() == [abandoned]
+        assert not abandoned.exists() and in_use.is_dir() and being_made.is_dir()
+    assert not in_use.exists()
 
 
 def test_submission_problems_name_the_expected_notebook(course: Course) -> None:

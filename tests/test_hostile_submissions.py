@@ -99,8 +99,9 @@ def test_the_sandbox_finds_no_solution_near_its_working_directory(
     assert len(outputs) == 1
     probe = json.loads(outputs[0].split(PROBE, 1)[1])
     assert probe["found"] == []
-    # The probe walked the whole sandbox folder, its own notebook included, and no further.
-    assert Path(probe["top"]).name.startswith("chainrule-sandbox-")
+    # The probe walked the whole folder of its grading process, which holds the course's copy
+    # outside the sandbox, and no further; it saw its own notebook and nothing of the course.
+    assert Path(probe["top"]).name.startswith("chainrule-grade-")
     assert probe["seen"] >= 1
     assert not Path(probe["top"]).exists()  # removed after grading
 

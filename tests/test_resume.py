@@ -4,7 +4,8 @@ A course with 03_softmax released and five submissions copied from the session's
 (tests/graded_course.py), where one uninterrupted run graded them. A real ``python -m grader
 autograde --jobs 2`` is started as a process; the test kills one grading process (and what it
 started) while it grades, then the whole run with SIGKILL once a first submission is graded.
-Nothing of the run may survive it, ``autograde --resume`` must grade only what has no record,
+Nothing of the run may survive it (the resumed run removes the folders its grading processes
+left in the temporary directory), ``autograde --resume`` must grade only what has no record,
 and the grades and the exported CSV rows must equal those of the graded course (which also
 proves, by its regrade, that grading again gives the same CSV byte for byte).
 """
@@ -16,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -111,7 +113,11 @@ def test_a_killed_run_resumes_to_the_grades_of_an_uninterrupted_one(
 ) -> None:
     monkeypatch.delenv("CHAINRULE_DB_URL", raising=False)
     interrupted = make_course(graded_course, tmp_path / "interrupted")
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    scratch = tmp_path / "tmp"  # the temporary directory of both runs
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    env = {**os.environ, "PATH": path, "TMPDIR": str(scratch)}
     command = [sys.executable, "-m", "grader", "--course", str(interrupted.root)]
     log = tmp_path / "interrupted-run.log"
     with open(log, "wb") as output:
@@ -150,6 +156,7 @@ def test_a_killed_run_resumes_to_the_grades_of_an_uninterrupted_one(
     after = records(interrupted)
     assert len(after) == len(STUDENTS)
     assert {student: after[student] for student in before} == before  # not graded twice
+    assert list(scratch.glob("chainrule-*")) == []  # what the killed run left is gone
 
     assert grades(interrupted) == grades(graded_course.course)
     path = tmp_path / "grades.csv"

@@ -188,8 +188,11 @@ _secrets = ("BEGIN " + "SOLUTION", "HIDDEN " + "TESTS")
 # The working directory holds the student's own copy of this notebook, never the tests.
 _own = os.path.realpath("03_softmax.ipynb")
 _seen, _found = [], []
-if os.path.exists(os.path.join("..", "..", "..", "solutions", "03_softmax", "03_softmax.ipynb")):
-    _found.append("../../../solutions/03_softmax/03_softmax.ipynb")
+# Outside the sandbox, its folder is <grading folder>/tmp/<sandbox folder>/work and the grading
+# process's copy of the course <grading folder>/course.
+for _near in ("../../../solutions", "../../../course/solutions"):
+    if os.path.exists(os.path.join(_near, "03_softmax", "03_softmax.ipynb")):
+        _found.append(_near)
 _top, _stop = os.path.realpath(os.getcwd()), os.path.realpath(tempfile.gettempdir())
 for _ in range(4):  # up to the grading folder, never past the temporary directory
     if os.path.dirname(_top) in (_stop, _top):
